@@ -1,0 +1,60 @@
+// Package backends keeps pipelined connections to the real cache servers of a pool.
+//
+// A Call is one request on its way to a server and the reply that comes back. Calls from many
+// clients are multiplexed onto a few connections per server: a writer goroutine batches whatever
+// is queued into one write, a reader goroutine matches replies to calls in order.
+package backends
+
+import (
+	"errors"
+	"sync"
+)
+
+// Errors a Call can end with. They wrap the cause, so errors.Is works on both.
+var (
+	ErrDown    = errors.New("backends: server is down")
+	ErrTimeout = errors.New("backends: timeout")
+	ErrClosed  = errors.New("backends: connection closed")
+)
+
+// Framer returns the length of the first complete reply in buf, or 0 when buf holds only part of
+// it. kind is the Call's Kind: memcached replies are framed by the request that caused them.
+type Framer func(buf []byte, kind uint8) (int, error)
+
+// Call is one request and its reply. Callers get one from NewCall, fill Req (and Kind, Frames),
+// send it, Wait, read Reply or Err, and Release it.
+type Call struct {
+	Req    []byte // the encoded request, written to the server as is
+	Kind   uint8  // handed to the Framer
+	Frames int    // how many replies the request produces (MULTI...EXEC sends several); 0 = 1
+	Reply  []byte // the raw reply frames, a copy owned by the Call
+	Err    error  // set when no reply came: the server is down, timed out or closed
+	Server *Server
+
+	done chan struct{}
+}
+
+var callPool = sync.Pool{New: func() any { return &Call{done: make(chan struct{}, 1)} }}
+
+// NewCall returns an empty Call from a pool.
+func NewCall() *Call { return callPool.Get().(*Call) }
+
+// Release returns c to the pool. c must have completed (Wait returned) or never been sent.
+func (c *Call) Release() {
+	c.Req, c.Reply, c.Err, c.Kind, c.Frames, c.Server = c.Req[:0], c.Reply[:0], nil, 0, 0, nil
+	callPool.Put(c)
+}
+
+// Wait blocks until the call has a reply or an error.
+func (c *Call) Wait() { <-c.done }
+
+func (c *Call) frames() int { return max(c.Frames, 1) }
+
+func (c *Call) complete(reply []byte, err error) {
+	c.Reply = append(c.Reply[:0], reply...)
+	c.Err = err
+	if err != nil && c.Server != nil {
+		c.Server.Failures.Add(1)
+	}
+	c.done <- struct{}{}
+}

@@ -1,0 +1,284 @@
+package backends
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+const (
+	// queueDepth bounds the calls waiting for the writer. Senders block when it is full, which
+	// pushes back on clients instead of growing memory.
+	queueDepth = 4096
+	// maxBatchBytes caps one write to the server so one huge batch cannot starve the reader.
+	maxBatchBytes = 256 << 10
+	// readBufferSize is the reader's initial buffer; it grows to hold the largest reply.
+	readBufferSize = 16 << 10
+)
+
+// conn is one pipelined connection to a server. Calls are written in the order they are sent
+// and answered in that order, which is how both Redis and memcached reply.
+type conn struct {
+	nc      net.Conn
+	framer  Framer
+	timeout time.Duration
+	queue   chan *Call
+	stop    chan struct{} // closed when the connection fails or is closed
+
+	mu      sync.Mutex
+	pending []*Call // written, waiting for replies from pending[head]; guarded by mu
+	head    int     // guarded by mu
+	err     error   // why the connection failed; guarded by mu
+}
+
+func newConn(nc net.Conn, framer Framer, timeout time.Duration) *conn {
+	c := &conn{
+		nc:      nc,
+		framer:  framer,
+		timeout: timeout,
+		queue:   make(chan *Call, queueDepth),
+		stop:    make(chan struct{}),
+	}
+	go c.writeLoop()
+	go c.readLoop()
+	return c
+}
+
+// send queues call for writing. It never blocks past the connection's failure.
+func (c *conn) send(call *Call) {
+	select {
+	case c.queue <- call:
+	case <-c.stop:
+		call.complete(nil, c.failure())
+	}
+}
+
+func (c *conn) failure() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// broken reports whether the connection has failed and must be replaced.
+func (c *conn) broken() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// fail closes the connection once and fails every call written or queued on it. A call's reply
+// can no longer be told apart from the next one's once a read or write went wrong, so nothing on
+// this connection can be trusted after an error.
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	pending := c.pending[c.head:]
+	c.pending, c.head = nil, 0
+	close(c.stop)
+	c.mu.Unlock()
+
+	c.nc.Close()
+	for _, call := range pending {
+		call.complete(nil, err)
+	}
+	c.drainQueue(err)
+}
+
+func (c *conn) drainQueue(err error) {
+	for {
+		select {
+		case call := <-c.queue:
+			call.complete(nil, err)
+		default:
+			return
+		}
+	}
+}
+
+func (c *conn) close() { c.fail(ErrClosed) }
+
+// writeLoop batches queued calls into one write: while a write is in progress new calls pile up
+// in the queue, and the next write takes all of them.
+func (c *conn) writeLoop() {
+	var buf []byte
+	batch := make([]*Call, 0, 64)
+	for {
+		select {
+		case call := <-c.queue:
+			batch = append(batch[:0], call)
+		case <-c.stop:
+			c.drainQueue(c.failure())
+			return
+		}
+		buf = append(buf[:0], batch[0].Req...)
+		batch, buf = c.collect(batch, buf)
+		if !c.enqueue(batch) {
+			return
+		}
+		if err := c.write(buf); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+}
+
+// collect adds whatever else is queued, up to maxBatchBytes, to batch and buf.
+func (c *conn) collect(batch []*Call, buf []byte) ([]*Call, []byte) {
+	for len(buf) < maxBatchBytes {
+		select {
+		case call := <-c.queue:
+			batch = append(batch, call)
+			buf = append(buf, call.Req...)
+		default:
+			return batch, buf
+		}
+	}
+	return batch, buf
+}
+
+// enqueue records batch as written, in order, before the bytes go out, so the reader always
+// finds the call a reply belongs to. It arms the read deadline when the line was idle.
+func (c *conn) enqueue(batch []*Call) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		for _, call := range batch {
+			call.complete(nil, c.err)
+		}
+		return false
+	}
+	if c.head == len(c.pending) && c.timeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	c.pending = append(c.pending, batch...)
+	return true
+}
+
+func (c *conn) write(buf []byte) error {
+	if c.timeout > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+	}
+	_, err := c.nc.Write(buf)
+	return wrapNetErr(err)
+}
+
+// readLoop reads replies and completes calls in the order they were written.
+func (c *conn) readLoop() {
+	buf := make([]byte, 0, readBufferSize)
+	for {
+		n, err := c.nc.Read(buf[len(buf):cap(buf)])
+		if err != nil {
+			c.fail(wrapNetErr(err))
+			return
+		}
+		buf = buf[:len(buf)+n]
+		consumed, err := c.deliver(buf)
+		c.rearm()
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		buf = compact(buf, consumed)
+	}
+}
+
+// compact drops the first consumed bytes of buf and makes room for the next read, growing buf
+// when a reply is larger than it.
+func compact(buf []byte, consumed int) []byte {
+	rest := copy(buf, buf[consumed:])
+	buf = buf[:rest]
+	if rest == cap(buf) {
+		grown := make([]byte, rest, 2*cap(buf))
+		copy(grown, buf)
+		buf = grown
+	}
+	return buf
+}
+
+// deliver completes every call whose whole reply is in buf and returns the bytes used.
+func (c *conn) deliver(buf []byte) (int, error) {
+	used := 0
+	for {
+		call := c.first()
+		if call == nil {
+			if used < len(buf) {
+				return used, errors.New("backends: reply with no request")
+			}
+			return used, nil
+		}
+		n, err := c.scan(buf[used:], call)
+		if err != nil || n == 0 {
+			return used, err
+		}
+		c.pop()
+		call.complete(buf[used:used+n], nil)
+		used += n
+	}
+}
+
+// scan frames call.frames() replies at the start of buf; 0 means not all have arrived.
+func (c *conn) scan(buf []byte, call *Call) (int, error) {
+	total := 0
+	for range call.frames() {
+		n, err := c.framer(buf[total:], call.Kind)
+		if err != nil {
+			return 0, fmt.Errorf("backends: bad reply from server: %w", err)
+		}
+		if n == 0 {
+			return 0, nil
+		}
+		total += n
+	}
+	return total, nil
+}
+
+func (c *conn) first() *Call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.head == len(c.pending) {
+		return nil
+	}
+	return c.pending[c.head]
+}
+
+func (c *conn) pop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending[c.head] = nil
+	c.head++
+	if c.head == len(c.pending) {
+		c.pending, c.head = c.pending[:0], 0
+	}
+}
+
+// rearm gives the server timeout to make progress on its oldest outstanding call, or clears the
+// deadline when nothing is outstanding (an idle connection does not time out).
+func (c *conn) rearm() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.head == len(c.pending) {
+		c.nc.SetReadDeadline(time.Time{})
+	} else if c.timeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+}
+
+func wrapNetErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return fmt.Errorf("%w: %w", ErrClosed, err)
+}

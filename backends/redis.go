@@ -1,0 +1,62 @@
+package backends
+
+import (
+	"errors"
+	"net"
+	"time"
+
+	"github.com/discoh/discoh/resp"
+)
+
+// RedisFramer frames Redis replies, RESP2 or RESP3.
+func RedisFramer(buf []byte, _ uint8) (int, error) { return resp.ScanReply(buf) }
+
+// RedisHandshake prepares a new Redis connection: HELLO 3 on the RESP3 lane, and AUTH with
+// password when the pool has one (twemproxy's redis_auth).
+func RedisHandshake(password string) func(nc net.Conn, lane int, timeout time.Duration) error {
+	return func(nc net.Conn, lane int, timeout time.Duration) error {
+		var req []byte
+		switch {
+		case lane == LaneRESP3 && password != "":
+			req = resp.AppendCommand(req, []byte("HELLO"), []byte("3"), []byte("AUTH"), []byte("default"), []byte(password))
+		case lane == LaneRESP3:
+			req = resp.AppendCommand(req, []byte("HELLO"), []byte("3"))
+		case password != "":
+			req = resp.AppendCommand(req, []byte("AUTH"), []byte(password))
+		default:
+			return nil
+		}
+		return roundTrip(nc, req, timeout)
+	}
+}
+
+// roundTrip sends one request and reads its reply, failing on an error reply.
+func roundTrip(nc net.Conn, req []byte, timeout time.Duration) error {
+	if timeout > 0 {
+		nc.SetDeadline(time.Now().Add(timeout))
+		defer nc.SetDeadline(time.Time{})
+	}
+	if _, err := nc.Write(req); err != nil {
+		return err
+	}
+	buf := make([]byte, 0, 4096)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := nc.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if size, serr := resp.ScanReply(buf); serr != nil || size > 0 {
+			if serr != nil {
+				return serr
+			}
+			if resp.IsError(buf) {
+				return errors.New(string(buf[1 : size-2]))
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

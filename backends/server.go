@@ -1,0 +1,214 @@
+package backends
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Lanes separate connections by the protocol spoken on them, so a reply's bytes can go to the
+// client unchanged: RESP2 clients use lane 0, RESP3 clients (HELLO 3) lane 1.
+const (
+	LaneRESP2 = 0
+	LaneRESP3 = 1
+	lanes     = 2
+)
+
+// redialBackoff is how long a connection slot fails fast after a failed dial before it dials
+// again: long enough that a dead server costs clients no connect timeouts, short enough that a
+// restarted one is back within a second.
+const redialBackoff = 500 * time.Millisecond
+
+// Options say how to reach the servers of a pool.
+type Options struct {
+	Timeout time.Duration // connect, read and write timeout; 0 = none
+	Conns   int           // connections per server and lane
+	Framer  Framer
+	// Handshake runs on a new connection before any call, e.g. AUTH or HELLO 3 on Redis.
+	Handshake func(nc net.Conn, lane int, timeout time.Duration) error
+}
+
+// Server is one cache server of a pool and its pipelined connections.
+type Server struct {
+	Addr string
+	Name string // the name the ring hashes
+	opts *Options
+
+	slots [lanes][]slot
+
+	Requests atomic.Int64 // calls sent
+	Failures atomic.Int64 // calls that ended in an error
+}
+
+// slot holds one connection and redials it when it breaks.
+type slot struct {
+	mu        sync.Mutex
+	c         *conn
+	dialing   chan struct{} // closed when the dial in progress ends; nil when none
+	downUntil time.Time     // fail fast until then after a failed dial
+	err       error         // the failed dial's error
+}
+
+// NewServer returns a server that dials lazily, on its first call.
+func NewServer(addr, name string, opts *Options) *Server {
+	s := &Server{Addr: addr, Name: name, opts: opts}
+	for lane := range s.slots {
+		s.slots[lane] = make([]slot, max(opts.Conns, 1))
+	}
+	return s
+}
+
+// String names the server in errors and logs: "r1 (127.0.0.1:7001)".
+func (s *Server) String() string {
+	if s.Name == s.Addr || s.Name == "" {
+		return s.Addr
+	}
+	return s.Name + " (" + s.Addr + ")"
+}
+
+// Send queues call on the connection picked by pick (e.g. a client's id, so a client's calls to
+// one server stay in order). Wait on the call for its reply.
+func (s *Server) Send(call *Call, lane int, pick uint64) {
+	call.Server = s
+	s.Requests.Add(1)
+	slots := s.slots[lane]
+	c, err := s.connFor(&slots[pick%uint64(len(slots))], lane)
+	if err != nil {
+		call.complete(nil, err)
+		return
+	}
+	c.send(call)
+}
+
+// connFor returns the slot's live connection, dialing one if needed. Only one caller dials; the
+// others wait for its outcome. No lock is held while dialing.
+func (s *Server) connFor(sl *slot, lane int) (*conn, error) {
+	for {
+		sl.mu.Lock()
+		if sl.c != nil && !sl.c.broken() {
+			c := sl.c
+			sl.mu.Unlock()
+			return c, nil
+		}
+		if wait := sl.dialing; wait != nil {
+			sl.mu.Unlock()
+			<-wait
+			continue
+		}
+		if time.Now().Before(sl.downUntil) {
+			err := sl.err
+			sl.mu.Unlock()
+			return nil, err
+		}
+		done := make(chan struct{})
+		sl.dialing = done
+		sl.mu.Unlock()
+
+		c, err := s.dial(lane)
+		s.settle(sl, c, err)
+		close(done)
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *Server) settle(sl *slot, c *conn, err error) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	sl.dialing = nil
+	if err != nil {
+		sl.downUntil, sl.err = time.Now().Add(redialBackoff), err
+		return
+	}
+	sl.c, sl.err = c, nil
+}
+
+func (s *Server) dial(lane int) (*conn, error) {
+	nc, err := s.DialRaw(lane)
+	if err != nil {
+		return nil, err
+	}
+	return newConn(nc, s.opts.Framer, s.opts.Timeout), nil
+}
+
+// DialRaw opens a connection of its own to the server, handshake done, for a caller that uses it
+// alone: a transaction, a blocking command, a subscriber.
+func (s *Server) DialRaw(lane int) (net.Conn, error) {
+	nc, err := net.DialTimeout("tcp", s.Addr, s.opts.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrDown, s, err)
+	}
+	if s.opts.Handshake != nil {
+		if err := s.opts.Handshake(nc, lane, s.opts.Timeout); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("%w: %s: handshake: %w", ErrDown, s, err)
+		}
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	return nc, nil
+}
+
+// Connected reports whether the server has at least one live connection.
+func (s *Server) Connected() bool {
+	for lane := range s.slots {
+		for i := range s.slots[lane] {
+			sl := &s.slots[lane][i]
+			sl.mu.Lock()
+			live := sl.c != nil && !sl.c.broken()
+			sl.mu.Unlock()
+			if live {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Close closes the server's connections; calls in flight end with ErrClosed.
+func (s *Server) Close() {
+	for lane := range s.slots {
+		for i := range s.slots[lane] {
+			sl := &s.slots[lane][i]
+			sl.mu.Lock()
+			c := sl.c
+			sl.c = nil
+			sl.downUntil, sl.err = time.Now().Add(time.Hour), fmt.Errorf("%w: %s", ErrClosed, s)
+			sl.mu.Unlock()
+			if c != nil {
+				c.close()
+			}
+		}
+	}
+}
+
+// Pinned is a pipelined connection used by one client alone: for WATCH state, which lives on a
+// connection, and for blocking commands, which would hold up everyone on a shared one.
+type Pinned struct {
+	c *conn
+	s *Server
+}
+
+// Pin dials a connection for the caller's use alone. timeout bounds each reply as on shared
+// connections; 0 lets a reply take as long as it takes (a blocking command's own timeout rules).
+func (s *Server) Pin(lane int, timeout time.Duration) (*Pinned, error) {
+	nc, err := s.DialRaw(lane)
+	if err != nil {
+		return nil, err
+	}
+	return &Pinned{c: newConn(nc, s.opts.Framer, timeout), s: s}, nil
+}
+
+// Send queues call on the pinned connection.
+func (p *Pinned) Send(call *Call) {
+	call.Server = p.s
+	p.s.Requests.Add(1)
+	p.c.send(call)
+}
+
+// Close closes the connection; a call in flight ends with ErrClosed.
+func (p *Pinned) Close() { p.c.close() }

@@ -1,0 +1,440 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/discoh/discoh/backends/ring"
+)
+
+func TestKeysSpreadOverServers(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	for _, proto := range []int{2, 3} {
+		c := st.client(t, proto)
+		for i := range 300 {
+			key := fmt.Sprintf("spread:%d:%d", proto, i)
+			if err := c.Set(ctx, key, i, 0).Err(); err != nil {
+				t.Fatalf("RESP%d SET %s: %v", proto, key, err)
+			}
+			got, err := c.Get(ctx, key).Int()
+			if err != nil || got != i {
+				t.Fatalf("RESP%d GET %s = %d, %v; want %d", proto, key, got, err, i)
+			}
+		}
+	}
+	checkPlacement(t, st, "spread:", 600)
+}
+
+// checkPlacement checks that every key with prefix sits on the server the ketama ring over the
+// names s1..sN picks (the names twemproxy would hash), and that every server got some.
+func checkPlacement(t *testing.T, st *stack, prefix string, want int) {
+	t.Helper()
+	ctx := t.Context()
+	hash, _ := ring.Hash("fnv1a_64")
+	var nodes []ring.Server
+	for i := range st.servers {
+		nodes = append(nodes, ring.Server{Name: fmt.Sprintf("s%d", i+1), Weight: 1})
+	}
+	r, err := ring.New("ketama", nodes, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for i := range st.servers {
+		keys, err := st.direct(t, i).Keys(ctx, prefix+"*").Result()
+		if err != nil || len(keys) == 0 {
+			t.Errorf("server %d holds %d keys (%v); want some", i, len(keys), err)
+		}
+		for _, k := range keys {
+			if owner := r.Owner([]byte(k)); owner != i {
+				t.Errorf("key %s on server %d; ketama says %d", k, i, owner)
+			}
+		}
+		total += len(keys)
+	}
+	if total != want {
+		t.Errorf("servers hold %d keys in all; want %d", total, want)
+	}
+}
+
+func TestMultiKeyCommandsSplitAndMerge(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	c := st.client(t, 3)
+	var keys []string
+	var pairs []any
+	for i := range 20 {
+		keys = append(keys, fmt.Sprintf("mk:%d", i))
+		pairs = append(pairs, keys[i], fmt.Sprintf("v%d", i))
+	}
+	if err := c.MSet(ctx, pairs...).Err(); err != nil {
+		t.Fatalf("MSET: %v", err)
+	}
+	query := append([]string{"mk:missing"}, keys...)
+	vals, err := c.MGet(ctx, query...).Result()
+	if err != nil {
+		t.Fatalf("MGET: %v", err)
+	}
+	if vals[0] != nil {
+		t.Errorf("MGET missing key = %v; want nil", vals[0])
+	}
+	for i, v := range vals[1:] {
+		if v != fmt.Sprintf("v%d", i) {
+			t.Fatalf("MGET[%d] = %v; want v%d", i+1, v, i)
+		}
+	}
+	checkInt(t, "EXISTS", c.Exists(ctx, append(keys, "mk:missing", keys[0])...), 21)
+	checkInt(t, "TOUCH", c.Touch(ctx, keys[:10]...), 10)
+	checkInt(t, "UNLINK", c.Unlink(ctx, keys[:5]...), 5)
+	checkInt(t, "DEL", c.Del(ctx, keys...), 15)
+	checkInt(t, "EXISTS after DEL", c.Exists(ctx, keys...), 0)
+}
+
+func checkInt(t *testing.T, what string, cmd *redis.IntCmd, want int64) {
+	t.Helper()
+	got, err := cmd.Result()
+	if err != nil || got != want {
+		t.Errorf("%s = %d, %v; want %d", what, got, err, want)
+	}
+}
+
+func TestCrossServerCommandsNeedHashTags(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	c := st.client(t, 2)
+	keys := spreadKeys(t, st, "set")
+	err := c.SUnionStore(ctx, keys[0], keys[1], keys[2]).Err()
+	if err == nil || !strings.HasPrefix(err.Error(), "CROSSSLOT") {
+		t.Errorf("SUNIONSTORE across servers: err = %v; want CROSSSLOT", err)
+	}
+	c.SAdd(ctx, "{u1}a", "x", "y")
+	c.SAdd(ctx, "{u1}b", "y", "z")
+	checkInt(t, "SUNIONSTORE with hash tags", c.SUnionStore(ctx, "{u1}dst", "{u1}a", "{u1}b"), 3)
+	if err := c.Rename(ctx, "{u1}dst", "{u1}moved").Err(); err != nil {
+		t.Errorf("RENAME within a hash tag: %v", err)
+	}
+}
+
+// spreadKeys returns three keys owned by three different servers.
+func spreadKeys(t *testing.T, st *stack, prefix string) []string {
+	t.Helper()
+	ctx := t.Context()
+	owners := map[int]string{}
+	for i := 0; len(owners) < 3 && i < 1000; i++ {
+		key := fmt.Sprintf("%s:%d", prefix, i)
+		st.client(t, 2).Set(ctx, key, "probe", 0)
+		for s := range st.servers {
+			if st.direct(t, s).Exists(ctx, key).Val() == 1 {
+				if _, ok := owners[s]; !ok {
+					owners[s] = key
+				}
+			}
+		}
+		st.client(t, 2).Del(ctx, key)
+	}
+	if len(owners) < 3 {
+		t.Fatalf("found keys on %d servers; want 3", len(owners))
+	}
+	return []string{owners[0], owners[1], owners[2]}
+}
+
+func TestCommandErrorsKeepTheConnection(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	ctx := t.Context()
+	c := st.client(t, 2)
+	c.Options().PoolSize = 1
+	cases := []struct {
+		args []any
+		want string
+	}{
+		{[]any{"nosuchcommand", "x"}, "ERR unsupported command 'nosuchcommand'"},
+		{[]any{"config", "get", "maxmemory"}, "ERR unsupported command 'config'"},
+		{[]any{"get"}, "ERR wrong number of arguments for 'get' command"},
+		{[]any{"select", "1"}, "ERR DB index is out of range"},
+		{[]any{"eval", "return 1", "0"}, "ERR unsupported command 'eval'"},
+	}
+	for _, tc := range cases {
+		err := c.Do(ctx, tc.args...).Err()
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v; want prefix %q", tc.args, err, tc.want)
+		}
+		if got := c.Ping(ctx).Val(); got != "PONG" {
+			t.Fatalf("PING after %v = %q; want PONG", tc.args, got)
+		}
+	}
+}
+
+func TestPipelineKeepsOrder(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	for _, proto := range []int{2, 3} {
+		c := st.client(t, proto)
+		pipe := c.Pipeline()
+		const n = 3000
+		for i := range n {
+			key := fmt.Sprintf("pipe:%d", i%97)
+			pipe.Incr(ctx, key)
+			pipe.Get(ctx, key)
+		}
+		cmds, err := pipe.Exec(ctx)
+		if err != nil {
+			t.Fatalf("RESP%d pipeline: %v", proto, err)
+		}
+		counts := map[string]int64{}
+		for i := 0; i < len(cmds); i += 2 {
+			key := cmds[i].Args()[1].(string)
+			counts[key]++
+			incr := cmds[i].(*redis.IntCmd).Val()
+			get, _ := cmds[i+1].(*redis.StringCmd).Int64()
+			if incr != get || incr != counts[key]+int64(proto-2)*int64(countOf(n, key)) {
+				t.Fatalf("RESP%d reply %d: INCR %s = %d, GET = %d; want both %d", proto, i, key, incr, get, counts[key])
+			}
+		}
+	}
+}
+
+// countOf is how many times a key of TestPipelineKeepsOrder was incremented in one round.
+func countOf(n int, key string) int {
+	var i int
+	fmt.Sscanf(key, "pipe:%d", &i)
+	c := 0
+	for j := range n {
+		if j%97 == i {
+			c++
+		}
+	}
+	return c
+}
+
+func TestTransactions(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	c := st.client(t, 3)
+	cmds, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "{acct}a", 10, 0)
+		p.IncrBy(ctx, "{acct}a", 5)
+		p.Get(ctx, "{acct}a")
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("MULTI/EXEC: %v", err)
+	}
+	if got := cmds[2].(*redis.StringCmd).Val(); got != "15" {
+		t.Errorf("GET inside EXEC = %q; want 15", got)
+	}
+	keys := spreadKeys(t, st, "tx")
+	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, keys[0], 1, 0)
+		p.Set(ctx, keys[1], 1, 0)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "EXECABORT") && !strings.Contains(err.Error(), "CROSSSLOT") {
+		t.Errorf("MULTI across servers: err = %v; want CROSSSLOT/EXECABORT", err)
+	}
+	testWatch(t, c)
+}
+
+// testWatch runs go-redis's optimistic-locking counter from several goroutines: every
+// increment must land exactly once.
+func testWatch(t *testing.T, c *redis.Client) {
+	ctx := t.Context()
+	const workers, each = 4, 25
+	incr := func() error {
+		return c.Watch(ctx, func(tx *redis.Tx) error {
+			n, err := tx.Get(ctx, "{w}counter").Int()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, "{w}counter", n+1, 0)
+				return nil
+			})
+			return err
+		}, "{w}counter")
+	}
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			for range each {
+				for {
+					err := incr()
+					if errors.Is(err, redis.TxFailedErr) {
+						continue
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+					break
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatalf("WATCH increment: %v", err)
+		}
+	}
+	if got, _ := c.Get(ctx, "{w}counter").Int(); got != workers*each {
+		t.Errorf("counter = %d; want %d", got, workers*each)
+	}
+}
+
+func TestBlockingCommands(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	waiter, pusher := st.client(t, 2), st.client(t, 3)
+	got := make(chan []string, 1)
+	go func() {
+		v, _ := waiter.BLPop(ctx, 5*time.Second, "queue").Result()
+		got <- v
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if err := pusher.Set(ctx, "other", "still served while BLPOP waits", 0).Err(); err != nil {
+		t.Fatalf("SET while another client blocks: %v", err)
+	}
+	pusher.RPush(ctx, "queue", "job1")
+	select {
+	case v := <-got:
+		if !slices.Equal(v, []string{"queue", "job1"}) {
+			t.Errorf("BLPOP = %v; want [queue job1]", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("BLPOP did not return after RPUSH")
+	}
+	start := time.Now()
+	err := waiter.BLPop(ctx, time.Second, "empty").Err()
+	if !errors.Is(err, redis.Nil) || time.Since(start) < 900*time.Millisecond {
+		t.Errorf("BLPOP timeout: err = %v after %v; want redis.Nil after ~1s", err, time.Since(start))
+	}
+}
+
+func TestPubSub(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	for _, proto := range []int{2, 3} {
+		sub := st.client(t, proto).Subscribe(ctx, "news")
+		if _, err := sub.Receive(ctx); err != nil {
+			t.Fatalf("RESP%d SUBSCRIBE: %v", proto, err)
+		}
+		n, err := st.client(t, 2).Publish(ctx, "news", "hello").Result()
+		if err != nil || n != 1 {
+			t.Fatalf("PUBLISH = %d, %v; want 1 subscriber", n, err)
+		}
+		msg, err := sub.ReceiveMessage(ctx)
+		if err != nil || msg.Payload != "hello" {
+			t.Fatalf("RESP%d message = %v, %v; want hello", proto, msg, err)
+		}
+		sub.Close()
+	}
+}
+
+func TestScanKeysDBSizeFlush(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	c := st.client(t, 2)
+	want := map[string]bool{}
+	for i := range 250 {
+		k := fmt.Sprintf("scan:%d", i)
+		want[k] = true
+		c.Set(ctx, k, i, 0)
+	}
+	checkInt(t, "DBSIZE", c.DBSize(ctx), 250)
+	seen := map[string]bool{}
+	iter := c.Scan(ctx, 0, "scan:*", 20).Iterator()
+	for iter.Next(ctx) {
+		seen[iter.Val()] = true
+	}
+	if err := iter.Err(); err != nil || len(seen) != 250 {
+		t.Errorf("SCAN found %d keys, err %v; want 250", len(seen), err)
+	}
+	keys, err := c.Keys(ctx, "scan:1*").Result()
+	if err != nil || len(keys) != 111 {
+		t.Errorf("KEYS scan:1* = %d keys, %v; want 111", len(keys), err)
+	}
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		t.Fatalf("FLUSHALL: %v", err)
+	}
+	checkInt(t, "DBSIZE after FLUSHALL", c.DBSize(ctx), 0)
+}
+
+func TestLocalCommands(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	ctx := context.Background()
+	c := st.client(t, 3)
+	c.Options().PoolSize = 1
+	if err := c.Do(ctx, "client", "setname", "worker-7").Err(); err != nil {
+		t.Fatalf("CLIENT SETNAME: %v", err)
+	}
+	if got := c.Do(ctx, "client", "getname").Val(); got != "worker-7" {
+		t.Errorf("CLIENT GETNAME = %v; want worker-7", got)
+	}
+	if id, err := c.ClientID(ctx).Result(); err != nil || id < 1 {
+		t.Errorf("CLIENT ID = %d, %v", id, err)
+	}
+	if got := c.Echo(ctx, "hi").Val(); got != "hi" {
+		t.Errorf("ECHO = %q", got)
+	}
+	if tm, err := c.Time(ctx).Result(); err != nil || time.Since(tm).Abs() > time.Minute {
+		t.Errorf("TIME = %v, %v", tm, err)
+	}
+	info, err := c.Info(ctx).Result()
+	for _, want := range []string{"# Server", "discoh_version:", "# Servers", "server0:name=s1", "server1:name=s2", "total_commands_processed:"} {
+		if err != nil || !strings.Contains(info, want) {
+			t.Errorf("INFO lacks %q (err %v):\n%s", want, err, info)
+		}
+	}
+	if n, err := c.Do(ctx, "command", "count").Int(); err != nil || n < 200 {
+		t.Errorf("COMMAND COUNT = %d, %v", n, err)
+	}
+}
+
+func TestServerDownFailsFastAndOthersServe(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	c := st.client(t, 2)
+	keys := spreadKeys(t, st, "down")
+	for _, k := range keys {
+		c.Set(ctx, k, "v", 0)
+	}
+	st.servers[1].Kill()
+	for range 3 {
+		start := time.Now()
+		err := c.Get(ctx, keys[1]).Err()
+		if err == nil || !strings.Contains(err.Error(), "backend s2") {
+			t.Errorf("GET on a dead server: err = %v; want an error naming s2", err)
+		}
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Errorf("GET on a dead server took %v; want a fast failure", d)
+		}
+	}
+	for _, k := range []string{keys[0], keys[2]} {
+		if got := c.Get(ctx, k).Val(); got != "v" {
+			t.Errorf("GET %s on a live server = %q; want v", k, got)
+		}
+	}
+}
+
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	ctx := t.Context()
+	c := st.client(t, 2)
+	done := make(chan error, 1)
+	go func() { done <- c.BLPop(ctx, time.Second, "nothing").Err() }()
+	time.Sleep(200 * time.Millisecond)
+	if err := st.stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if err := <-done; !errors.Is(err, redis.Nil) {
+		t.Errorf("BLPOP in flight at shutdown: err = %v; want its normal timeout reply (redis.Nil)", err)
+	}
+}

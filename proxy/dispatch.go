@@ -1,0 +1,128 @@
+package proxy
+
+import (
+	"bytes"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/proxy/commands"
+	"github.com/discoh/discoh/resp"
+)
+
+// Errors worded as Redis and Redis Cluster word them, so clients recognise them.
+const (
+	errCrossSlot = "CROSSSLOT Keys in request don't hash to the same server"
+	errNoKeys    = "ERR command has no key to route by"
+)
+
+// dispatch routes one request: answered here, forwarded to the key's server, split across
+// servers, or refused with an error naming the command.
+func (s *Session) dispatch(args [][]byte, raw []byte) frontend.Action {
+	if s.tx != nil && !txControl(args[0]) {
+		s.queueInTx(args)
+		return frontend.Continue
+	}
+	if h := localHandler(args[0]); h != nil {
+		return h(s, args, raw)
+	}
+	cmd, ok := s.lookup(args)
+	if !ok {
+		return frontend.Continue
+	}
+	s.route(cmd, args, raw)
+	return frontend.Continue
+}
+
+// lookup finds a routable command and checks its arity, queueing the error when it fails.
+func (s *Session) lookup(args [][]byte) (*commands.Command, bool) {
+	cmd := commands.Lookup(args)
+	if cmd == nil || !routable(cmd) {
+		s.queueError(unsupported(args[0]))
+		return nil, false
+	}
+	if !cmd.ArityOK(len(args)) {
+		s.queueError("ERR wrong number of arguments for '" + string(bytes.ToLower(args[0])) + "' command")
+		return nil, false
+	}
+	return cmd, true
+}
+
+// routable reports whether discoh may forward cmd to the server owning its keys. Server
+// administration and pub/sub are the proxy's business, never a single server's.
+func routable(cmd *commands.Command) bool {
+	return cmd.Flags&(commands.Admin|commands.PubSub) == 0
+}
+
+func unsupported(name []byte) string {
+	return "ERR unsupported command '" + string(name) + "'"
+}
+
+// route sends a keyed command to the server that owns its keys.
+func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
+	keys, err := cmd.Keys(args, s.keys[:0])
+	s.keys = keys
+	switch {
+	case err != nil:
+		s.queueError(err.Error())
+	case len(keys) == 0:
+		s.queueError(unsupported(args[0]))
+	case isBlocking(cmd, args):
+		s.routeBlocking(args, raw, keys)
+	default:
+		s.routeKeys(cmd, args, raw, keys)
+	}
+}
+
+// routeKeys forwards a command whose keys all live on one server, or splits the commands that
+// can be split.
+func (s *Session) routeKeys(cmd *commands.Command, args [][]byte, raw []byte, keys []int) {
+	owner, same := s.owner(args, keys)
+	if same {
+		s.forward(owner, raw, args)
+		return
+	}
+	if sp := splitter(cmd.Name); sp != nil {
+		s.queue = append(s.queue, reply{split: sp(s, args, keys)})
+		return
+	}
+	s.queueError(errCrossSlot)
+}
+
+// owner returns the server owning the keys at positions keys, and whether they all share it.
+func (s *Session) owner(args [][]byte, keys []int) (int, bool) {
+	first := s.r.pool.Owner(args[keys[0]])
+	for _, k := range keys[1:] {
+		if s.r.pool.Owner(args[k]) != first {
+			return first, false
+		}
+	}
+	return first, true
+}
+
+// forward sends the request unchanged to server i.
+func (s *Session) forward(i int, raw []byte, args [][]byte) {
+	call := s.newCall(raw, args)
+	if s.watch != nil && s.watch.active && s.watch.server == i {
+		s.watch.conn.Send(call)
+	} else {
+		s.send(i, call)
+	}
+	s.queue = append(s.queue, reply{call: call})
+}
+
+// newCall encodes a request for a server. A multibulk request is copied as it came; an inline
+// one is re-encoded so quoting rules cannot differ between parsers.
+func (s *Session) newCall(raw []byte, args [][]byte) *backends.Call {
+	call := backends.NewCall()
+	if len(raw) > 0 && raw[0] == '*' {
+		call.Req = append(call.Req, raw...)
+	} else {
+		call.Req = resp.AppendCommand(call.Req, args...)
+	}
+	return call
+}
+
+// send queues call on server i, on the session's lane and connection.
+func (s *Session) send(i int, call *backends.Call) {
+	s.r.pool.Servers[i].Send(call, s.lane, s.id)
+}

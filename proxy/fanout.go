@@ -1,0 +1,91 @@
+package proxy
+
+import (
+	"strconv"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/resp"
+)
+
+// cmdFanOut sends the request to every server and merges the replies (DBSIZE, FLUSHALL, KEYS).
+func cmdFanOut(merge func(*Session, *split, [][]byte, []byte) []byte) handler {
+	return func(s *Session, args [][]byte, raw []byte) frontend.Action {
+		sp := &split{merge: merge}
+		for i := range s.r.pool.Servers {
+			call := s.newCall(raw, args)
+			s.send(i, call)
+			sp.calls = append(sp.calls, call)
+		}
+		s.queue = append(s.queue, reply{split: sp})
+		return frontend.Continue
+	}
+}
+
+// mergeConcat joins the servers' arrays into one (KEYS).
+func mergeConcat(s *Session, sp *split, replies [][]byte, dst []byte) []byte {
+	var all [][]byte
+	for _, r := range replies {
+		elems, err := resp.SplitArray(r, nil)
+		if err != nil {
+			return resp.AppendError(dst, "ERR bad array reply from a server: "+err.Error())
+		}
+		all = append(all, elems...)
+	}
+	dst = resp.AppendArrayLen(dst, len(all))
+	for _, e := range all {
+		dst = append(dst, e...)
+	}
+	return dst
+}
+
+// cmdScan walks the servers one after another. The client's cursor encodes the server and that
+// server's own cursor as serverCursor*len(servers) + server, so cursor 0 starts at server 0 and
+// a server's end moves on to the next one.
+func cmdScan(s *Session, args [][]byte, _ []byte) frontend.Action {
+	if !s.arity(args, 2, -1) {
+		return frontend.Continue
+	}
+	n := uint64(len(s.r.pool.Servers))
+	cursor, err := strconv.ParseUint(string(args[1]), 10, 64)
+	if err != nil {
+		s.queueError("ERR invalid cursor")
+		return frontend.Continue
+	}
+	server, own := int(cursor%n), cursor/n
+	call := backends.NewCall()
+	fwd := append([][]byte{args[0], []byte(strconv.FormatUint(own, 10))}, args[2:]...)
+	call.Req = resp.AppendCommand(call.Req, fwd...)
+	s.send(server, call)
+	sp := &split{calls: []*backends.Call{call}, merge: func(s *Session, _ *split, replies [][]byte, dst []byte) []byte {
+		return mergeScan(dst, replies[0], server, n)
+	}}
+	s.queue = append(s.queue, reply{split: sp})
+	return frontend.Continue
+}
+
+// mergeScan rewrites one server's SCAN reply with the client-facing cursor.
+func mergeScan(dst, reply []byte, server int, n uint64) []byte {
+	parts, err := resp.SplitArray(reply, nil)
+	if err != nil || len(parts) != 2 {
+		return resp.AppendError(dst, "ERR bad SCAN reply from a server")
+	}
+	raw, _, err := resp.ParseBulk(parts[0])
+	if err != nil {
+		return resp.AppendError(dst, "ERR bad SCAN cursor from a server")
+	}
+	own, err := strconv.ParseUint(string(raw), 10, 64)
+	if err != nil || own > (1<<64-1-uint64(server))/n {
+		return resp.AppendError(dst, "ERR SCAN cursor from a server out of range")
+	}
+	next := own*n + uint64(server)
+	if own == 0 {
+		next = 0
+		if uint64(server)+1 < n {
+			next = uint64(server) + 1
+		}
+	}
+	dst = resp.AppendArrayLen(dst, 2)
+	dst = resp.AppendBulkString(dst, strconv.FormatUint(next, 10))
+	return append(dst, parts[1]...)
+}

@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/resp"
+)
+
+// cmdInfo answers INFO with discoh's own sections: server, clients, stats and servers (the
+// pool's backends and their state). Like Redis, INFO [section ...] picks sections.
+func cmdInfo(s *Session, args [][]byte, _ []byte) frontend.Action {
+	text := s.r.info(args[1:])
+	s.queueLit(func(dst []byte) []byte { return resp.AppendBulkString(dst, text) })
+	return frontend.Continue
+}
+
+var infoSections = []struct {
+	name  string
+	write func(r *Redis, b *strings.Builder)
+}{
+	{"server", (*Redis).infoServer},
+	{"clients", (*Redis).infoClients},
+	{"stats", (*Redis).infoStats},
+	{"servers", (*Redis).infoServers},
+}
+
+func (r *Redis) info(want [][]byte) string {
+	var b strings.Builder
+	for _, sec := range infoSections {
+		if !wanted(sec.name, want) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		fmt.Fprintf(&b, "# %s\r\n", strings.ToUpper(sec.name[:1])+sec.name[1:])
+		sec.write(r, &b)
+	}
+	return b.String()
+}
+
+func wanted(section string, want [][]byte) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, w := range want {
+		switch strings.ToLower(string(w)) {
+		case section, "all", "everything", "default":
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Redis) infoServer(b *strings.Builder) {
+	up := time.Since(r.started)
+	fmt.Fprintf(b, "discoh_version:%s\r\nredis_version:%s\r\nredis_mode:proxy\r\n", Version, redisCompatVersion)
+	fmt.Fprintf(b, "os:%s %s\r\ngo_version:%s\r\nprocess_id:%d\r\n", runtime.GOOS, runtime.GOARCH, runtime.Version(), os.Getpid())
+	fmt.Fprintf(b, "pool:%s\r\nlisten:%s\r\n", r.Pool, r.Listen)
+	fmt.Fprintf(b, "uptime_in_seconds:%d\r\nuptime_in_days:%d\r\n", int64(up.Seconds()), int64(up.Hours()/24))
+}
+
+func (r *Redis) infoClients(b *strings.Builder) {
+	fmt.Fprintf(b, "connected_clients:%d\r\n", r.Stats.Clients.Load())
+}
+
+func (r *Redis) infoStats(b *strings.Builder) {
+	fmt.Fprintf(b, "total_connections_received:%d\r\n", r.Stats.Connections.Load())
+	fmt.Fprintf(b, "total_commands_processed:%d\r\n", r.Stats.Commands.Load())
+	fmt.Fprintf(b, "total_error_replies:%d\r\n", r.Stats.Errors.Load())
+	fmt.Fprintf(b, "backend_errors:%d\r\n", r.Stats.Backend.Load())
+}
+
+// infoServers lists each server as server<i>:name=...,addr=...,state=...,requests=...,failures=...
+func (r *Redis) infoServers(b *strings.Builder) {
+	for i, sv := range r.pool.Servers {
+		state := "idle"
+		if sv.Connected() {
+			state = "connected"
+		}
+		fmt.Fprintf(b, "server%d:name=%s,addr=%s,state=%s,requests=%d,failures=%d\r\n",
+			i, sv.Name, sv.Addr, state, sv.Requests.Load(), sv.Failures.Load())
+	}
+}

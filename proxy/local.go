@@ -1,0 +1,230 @@
+package proxy
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/resp"
+)
+
+// handler answers a command in the proxy, or routes it in a way of its own.
+type handler func(s *Session, args [][]byte, raw []byte) frontend.Action
+
+var localHandlers map[string]handler
+
+func init() {
+	localHandlers = map[string]handler{
+		"ping": cmdPing, "echo": cmdEcho, "quit": cmdQuit, "hello": cmdHello, "auth": cmdAuth,
+		"select": cmdSelect, "time": cmdTime, "reset": cmdReset, "client": cmdClient,
+		"info": cmdInfo, "command": cmdCommand,
+		"dbsize": cmdFanOut(mergeSum), "flushall": cmdFanOut(mergeOK),
+		"flushdb": cmdFanOut(mergeOK), "keys": cmdFanOut(mergeConcat), "scan": cmdScan,
+		"multi": cmdMulti, "exec": cmdExec, "discard": cmdDiscard,
+		"watch": cmdWatch, "unwatch": cmdUnwatch,
+		"subscribe": cmdSubscribe, "psubscribe": cmdSubscribe, "ssubscribe": cmdSubscribe,
+		"publish": cmdPubSubServer, "spublish": cmdPubSubServer, "pubsub": cmdPubSubServer,
+	}
+}
+
+// localHandler finds the proxy's own handler for a command name, case-insensitively, without
+// allocating.
+func localHandler(name []byte) handler {
+	var buf [16]byte
+	if len(name) > len(buf) {
+		return nil
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return localHandlers[string(buf[:len(name)])]
+}
+
+// arity queues Redis's arity error when args has fewer than least or more than most elements
+// (most < 0: no upper bound) and reports whether it was fine.
+func (s *Session) arity(args [][]byte, least, most int) bool {
+	if len(args) < least || (most >= 0 && len(args) > most) {
+		s.queueError("ERR wrong number of arguments for '" + strings.ToLower(string(args[0])) + "' command")
+		return false
+	}
+	return true
+}
+
+func cmdPing(s *Session, args [][]byte, _ []byte) frontend.Action {
+	if !s.arity(args, 1, 2) {
+		return frontend.Continue
+	}
+	if len(args) == 2 {
+		s.queueLit(func(dst []byte) []byte { return resp.AppendBulk(dst, args[1]) })
+	} else {
+		s.queueSimple("PONG")
+	}
+	return frontend.Continue
+}
+
+func cmdEcho(s *Session, args [][]byte, _ []byte) frontend.Action {
+	if s.arity(args, 2, 2) {
+		s.queueLit(func(dst []byte) []byte { return resp.AppendBulk(dst, args[1]) })
+	}
+	return frontend.Continue
+}
+
+func cmdQuit(s *Session, _ [][]byte, _ []byte) frontend.Action {
+	s.queueSimple("OK")
+	return frontend.CloseAfter
+}
+
+func cmdAuth(s *Session, args [][]byte, _ []byte) frontend.Action {
+	if s.arity(args, 2, 3) {
+		s.queueError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	}
+	return frontend.Continue
+}
+
+func cmdSelect(s *Session, args [][]byte, _ []byte) frontend.Action {
+	switch {
+	case !s.arity(args, 2, 2):
+	case string(args[1]) == "0":
+		s.queueSimple("OK")
+	default:
+		s.queueError("ERR DB index is out of range (discoh serves only DB 0)")
+	}
+	return frontend.Continue
+}
+
+func cmdTime(s *Session, args [][]byte, _ []byte) frontend.Action {
+	if !s.arity(args, 1, 1) {
+		return frontend.Continue
+	}
+	now := time.Now()
+	s.queueLit(func(dst []byte) []byte {
+		dst = resp.AppendArrayLen(dst, 2)
+		dst = resp.AppendBulkString(dst, strconv.FormatInt(now.Unix(), 10))
+		return resp.AppendBulkString(dst, strconv.Itoa(now.Nanosecond()/1000))
+	})
+	return frontend.Continue
+}
+
+func cmdReset(s *Session, _ [][]byte, _ []byte) frontend.Action {
+	s.tx, s.name, s.lane = nil, "", backends.LaneRESP2
+	s.closeBlockers()
+	s.unwatch()
+	s.queueSimple("RESET")
+	return frontend.Continue
+}
+
+// cmdHello switches the protocol version and answers with the server's description.
+func cmdHello(s *Session, args [][]byte, _ []byte) frontend.Action {
+	lane := s.lane
+	if len(args) >= 2 {
+		switch string(args[1]) {
+		case "2":
+			lane = backends.LaneRESP2
+		case "3":
+			lane = backends.LaneRESP3
+		default:
+			s.queueError("NOPROTO unsupported protocol version")
+			return frontend.Continue
+		}
+	}
+	for i := 2; i < len(args); i++ {
+		switch strings.ToLower(string(args[i])) {
+		case "auth":
+			s.queueError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+			return frontend.Continue
+		case "setname":
+			if i+1 >= len(args) {
+				s.queueError("ERR Syntax error in HELLO option 'setname'")
+				return frontend.Continue
+			}
+			i++
+			s.name = string(args[i])
+		default:
+			s.queueError("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
+			return frontend.Continue
+		}
+	}
+	if lane != s.lane {
+		s.closeBlockers()
+		s.unwatch()
+		s.lane = lane
+	}
+	s.queueLit(s.appendHello)
+	return frontend.Continue
+}
+
+func (s *Session) appendHello(dst []byte) []byte {
+	proto := int64(2)
+	if s.resp3() {
+		proto = 3
+	}
+	dst = resp.AppendMapLen(dst, 8, s.resp3())
+	dst = appendField(dst, "server", "redis")
+	dst = appendField(dst, "version", redisCompatVersion)
+	dst = resp.AppendInt(resp.AppendBulkString(dst, "proto"), proto)
+	dst = resp.AppendInt(resp.AppendBulkString(dst, "id"), int64(s.id))
+	dst = appendField(dst, "mode", "standalone")
+	dst = appendField(dst, "role", "master")
+	dst = resp.AppendArrayLen(resp.AppendBulkString(dst, "modules"), 0)
+	return appendField(dst, "proxy", "discoh "+Version)
+}
+
+func appendField(dst []byte, name, value string) []byte {
+	return resp.AppendBulkString(resp.AppendBulkString(dst, name), value)
+}
+
+// cmdClient answers the CLIENT subcommands that concern this client alone.
+func cmdClient(s *Session, args [][]byte, _ []byte) frontend.Action {
+	if !s.arity(args, 2, -1) {
+		return frontend.Continue
+	}
+	switch sub := strings.ToLower(string(args[1])); {
+	case sub == "id" && len(args) == 2:
+		s.queueLit(func(dst []byte) []byte { return resp.AppendInt(dst, int64(s.id)) })
+	case sub == "getname" && len(args) == 2:
+		s.queueLit(s.appendName)
+	case sub == "setname" && len(args) == 3:
+		if strings.ContainsAny(string(args[2]), " \n\r") {
+			s.queueError("ERR Client names cannot contain spaces, newlines or special characters.")
+		} else {
+			s.name = string(args[2])
+			s.queueSimple("OK")
+		}
+	case sub == "setinfo" && len(args) == 4:
+		s.queueSimple("OK")
+	default:
+		s.queueError("ERR unsupported command 'CLIENT " + strings.ToUpper(sub) + "'")
+	}
+	return frontend.Continue
+}
+
+func (s *Session) appendName(dst []byte) []byte {
+	if s.name == "" {
+		return resp.AppendNull(dst, s.resp3())
+	}
+	return resp.AppendBulkString(dst, s.name)
+}
+
+// cmdCommand forwards COMMAND and its subcommands to the first server: the servers run the
+// Redis that discoh routes for, so their answer describes the commands it accepts.
+func cmdCommand(s *Session, args [][]byte, raw []byte) frontend.Action {
+	s.forward(0, raw, args)
+	return frontend.Continue
+}
+
+// cmdPubSubServer sends publishing and PUBSUB queries to the pool's pub/sub server, where
+// every subscriber of the pool is connected.
+func cmdPubSubServer(s *Session, args [][]byte, raw []byte) frontend.Action {
+	if s.arity(args, 2, -1) {
+		s.forward(pubSubServer, raw, args)
+	}
+	return frontend.Continue
+}
+
+// pubSubServer is the server of a pool where publishers and subscribers meet.
+const pubSubServer = 0

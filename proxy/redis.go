@@ -1,0 +1,56 @@
+// Package proxy routes client requests to the servers of a pool: which server owns each key,
+// how a multi-key command splits across servers and how the replies merge back in order.
+package proxy
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/respserver"
+)
+
+// Version is discoh's version, reported by INFO and -version.
+var Version = "0.1.0-dev"
+
+// redisCompatVersion is the Redis version discoh reports in HELLO: the command set it routes is
+// Redis 7.0's, generated from COMMAND (see package commands).
+const redisCompatVersion = "7.0.0"
+
+// Redis routes the RESP commands of one pool's clients to the pool's servers.
+type Redis struct {
+	Pool   string // the pool's name, for INFO and logs
+	Listen string
+	// MaxReplyBytes is the largest reply held for a client (max_pending_output_bytes); a
+	// larger one is replaced by an error. 0 = no limit.
+	MaxReplyBytes int
+	pool          *backends.Pool
+	log           *slog.Logger
+	started       time.Time
+
+	lastID atomic.Uint64
+	Stats  Stats
+}
+
+// Stats are the counters INFO reports.
+type Stats struct {
+	Clients     atomic.Int64 // connected now
+	Connections atomic.Int64 // accepted since start
+	Commands    atomic.Int64 // requests dispatched
+	Errors      atomic.Int64 // error replies sent, of any cause
+	Backend     atomic.Int64 // requests that failed on a server (down, timeout)
+}
+
+// NewRedis returns the router for one pool.
+func NewRedis(name, listen string, pool *backends.Pool, log *slog.Logger) *Redis {
+	return &Redis{Pool: name, Listen: listen, pool: pool, log: log, started: time.Now()}
+}
+
+// NewSession implements respserver.Handler.
+func (r *Redis) NewSession(c frontend.Client) respserver.Session {
+	r.Stats.Clients.Add(1)
+	r.Stats.Connections.Add(1)
+	return &Session{r: r, client: c, id: r.lastID.Add(1)}
+}

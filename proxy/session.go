@@ -1,0 +1,146 @@
+package proxy
+
+import (
+	"fmt"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/resp"
+)
+
+// Session is one Redis client's state. Its methods run on the client's connection goroutine.
+type Session struct {
+	r      *Redis
+	client frontend.Client
+	id     uint64
+	lane   int    // backends.LaneRESP2 or LaneRESP3, set by HELLO
+	name   string // CLIENT SETNAME
+
+	queue []reply // replies of the batch being dispatched, in request order
+	lit   []byte  // the bytes of literal replies in queue
+	keys  []int   // scratch for key positions
+
+	tx       *txn                                  // between MULTI and EXEC/DISCARD
+	watch    *pinned                               // the connection holding WATCH state
+	blockers map[*backends.Server]*backends.Pinned // connections for blocking commands
+}
+
+// reply is one queued reply: literal bytes, one call's reply passed through, or the merge of a
+// split command's calls.
+type reply struct {
+	litFrom, litTo int
+	call           *backends.Call
+	split          *split
+	blocking       bool // wait watching the client, who may hang up
+	lastFrame      bool // pass through only the last of the call's frames (EXEC)
+}
+
+func (s *Session) resp3() bool { return s.lane == backends.LaneRESP3 }
+
+// Dispatch implements respserver.Session.
+func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
+	s.r.Stats.Commands.Add(1)
+	return s.dispatch(args, raw)
+}
+
+// queueLit queues a reply made of the bytes add appends.
+func (s *Session) queueLit(add func(dst []byte) []byte) {
+	from := len(s.lit)
+	s.lit = add(s.lit)
+	s.queue = append(s.queue, reply{litFrom: from, litTo: len(s.lit)})
+}
+
+func (s *Session) queueError(msg string) {
+	s.r.Stats.Errors.Add(1)
+	s.queueLit(func(dst []byte) []byte { return resp.AppendError(dst, msg) })
+}
+
+func (s *Session) queueSimple(msg string) {
+	s.queueLit(func(dst []byte) []byte { return resp.AppendSimple(dst, msg) })
+}
+
+// Flush implements respserver.Session.
+func (s *Session) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
+	var err error
+	for i := range s.queue {
+		dst = s.capReply(len(dst), s.finish(dst, &s.queue[i]))
+		s.queue[i] = reply{}
+		if len(dst) >= spillBytes && err == nil {
+			err = spill(dst)
+			dst = dst[:0]
+		}
+	}
+	s.queue, s.lit = s.queue[:0], s.lit[:0]
+	return dst, err
+}
+
+// capReply replaces a reply larger than the pool's max_pending_output_bytes with an error, so
+// one client cannot make discoh hold an unbounded reply for it.
+func (s *Session) capReply(start int, after []byte) []byte {
+	size := len(after) - start
+	if s.r.MaxReplyBytes <= 0 || size <= s.r.MaxReplyBytes {
+		return after
+	}
+	s.r.Stats.Errors.Add(1)
+	msg := fmt.Sprintf("ERR reply of %d bytes over max_pending_output_bytes %d", size, s.r.MaxReplyBytes)
+	return resp.AppendError(after[:start], msg)
+}
+
+// spillBytes is how much reply data a Flush gathers before writing it out.
+const spillBytes = 64 << 10
+
+// finish waits for one reply and appends it to dst.
+func (s *Session) finish(dst []byte, rp *reply) []byte {
+	switch {
+	case rp.call != nil:
+		return s.finishCall(dst, rp)
+	case rp.split != nil:
+		return rp.split.finish(s, dst)
+	default:
+		return append(dst, s.lit[rp.litFrom:rp.litTo]...)
+	}
+}
+
+func (s *Session) finishCall(dst []byte, rp *reply) []byte {
+	call := rp.call
+	if rp.blocking {
+		stop := s.client.Watch(func() { s.closeBlockers() })
+		call.Wait()
+		stop()
+	} else {
+		call.Wait()
+	}
+	defer call.Release()
+	if call.Err != nil {
+		return s.appendBackendError(dst, call)
+	}
+	if rp.lastFrame {
+		return append(dst, lastFrame(call.Reply)...)
+	}
+	return append(dst, call.Reply...)
+}
+
+// appendBackendError says which server failed and why, in the client's reply.
+func (s *Session) appendBackendError(dst []byte, call *backends.Call) []byte {
+	s.r.Stats.Errors.Add(1)
+	s.r.Stats.Backend.Add(1)
+	return resp.AppendError(dst, "ERR backend "+call.Server.String()+": "+call.Err.Error())
+}
+
+// lastFrame returns the last reply in a run of complete replies.
+func lastFrame(frames []byte) []byte {
+	for {
+		n, err := resp.ScanReply(frames)
+		if err != nil || n == 0 || n == len(frames) {
+			return frames
+		}
+		frames = frames[n:]
+	}
+}
+
+// Close implements respserver.Session.
+func (s *Session) Close() {
+	s.closeBlockers()
+	s.unwatch()
+	s.r.Stats.Clients.Add(-1)
+}
