@@ -47,10 +47,15 @@ func newConn(nc net.Conn, framer Framer, timeout time.Duration) *conn {
 	return c
 }
 
-// send queues call for writing. It never blocks past the connection's failure.
+// send queues call for writing. It never blocks past the connection's failure, and a call that
+// lands in the queue as the connection fails is completed with the failure: the writer may have
+// drained the queue for the last time just before.
 func (c *conn) send(call *Call) {
 	select {
 	case c.queue <- call:
+		if c.broken() {
+			c.drainQueue(c.failure())
+		}
 	case <-c.stop:
 		call.complete(nil, c.failure())
 	}

@@ -139,12 +139,12 @@ func (s *Server) dial(lane int) (*conn, error) {
 func (s *Server) DialRaw(lane int) (net.Conn, error) {
 	nc, err := net.DialTimeout("tcp", s.Addr, s.opts.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrDown, s, err)
+		return nil, fmt.Errorf("%w: %w", ErrDown, err)
 	}
 	if s.opts.Handshake != nil {
 		if err := s.opts.Handshake(nc, lane, s.opts.Timeout); err != nil {
 			nc.Close()
-			return nil, fmt.Errorf("%w: %s: handshake: %w", ErrDown, s, err)
+			return nil, fmt.Errorf("%w: handshake: %w", ErrDown, err)
 		}
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
@@ -212,3 +212,6 @@ func (p *Pinned) Send(call *Call) {
 
 // Close closes the connection; a call in flight ends with ErrClosed.
 func (p *Pinned) Close() { p.c.close() }
+
+// Broken reports whether the connection has failed; a broken one must be replaced.
+func (p *Pinned) Broken() bool { return p.c.broken() }

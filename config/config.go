@@ -167,11 +167,12 @@ const (
 	// lines, which leaves room for multi-gets of hundreds of keys.
 	DefaultMaxInlineBytes = 64 << 10
 
-	// DefaultMaxPendingOutputBytes cuts off a client whose unread replies
-	// pile up, like Redis's client-output-buffer-limit. 64MB lies between
-	// Redis's pubsub (32MB) and replica (256MB) hard limits: ample for big
-	// MGETs, small enough that a few slow clients cannot exhaust memory.
-	DefaultMaxPendingOutputBytes = 64 << 20
+	// DefaultMaxPendingOutputBytes is the largest single reply discoh holds
+	// for a client; a larger one is replaced by an error. 512MB is Redis's
+	// proto-max-bulk-len, the largest value a client can store, so by default
+	// every value a client could write it can also read back. What a client
+	// holds in all is bounded by max_pipeline replies of this size.
+	DefaultMaxPendingOutputBytes = 512 << 20
 
 	// DefaultMaxPipeline bounds the requests one client has in flight.
 	// 1024 keeps backends busy without letting one client queue unbounded

@@ -196,7 +196,7 @@ func TestParseDefaults(t *testing.T) {
 			MaxBulkBytes:          512 << 20,
 			MaxArgs:               1 << 20,
 			MaxInlineBytes:        64 << 10,
-			MaxPendingOutputBytes: 64 << 20,
+			MaxPendingOutputBytes: 512 << 20,
 			MaxPipeline:           1024,
 			ItemSizeMax:           1 << 20,
 		},

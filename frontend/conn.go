@@ -4,15 +4,19 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 const (
 	// readChunk is the initial read buffer and the least free space offered to each read.
 	readChunk = 16 << 10
-	// spillBytes is how much reply data is gathered before it is written out mid-batch.
-	spillBytes = 64 << 10
+	// SpillBytes is how much reply data a Session gathers before it writes it out mid-batch.
+	SpillBytes = 64 << 10
+	// keepBuffer is the largest read buffer kept once the request that needed it is done.
+	keepBuffer = 1 << 20
 	// watchBufferLimit is how much a client may send while its session waits on a blocking
 	// command; past it the watch stops reading and the client's bytes wait in the socket.
 	watchBufferLimit = 1 << 20
@@ -30,7 +34,8 @@ type clientConn struct {
 	out  []byte
 	gone bool // the client hung up while watched
 
-	watchMu sync.Mutex // serialises Watch with wake
+	watchMu  sync.Mutex  // serialises Watch with wake
+	stopping atomic.Bool // a watch is being stopped: its read deadline is not a wake
 }
 
 func newClientConn(s *Server, nc net.Conn) *clientConn {
@@ -43,6 +48,10 @@ func (c *clientConn) RemoteAddr() string { return c.nc.RemoteAddr().String() }
 func (c *clientConn) serve() {
 	c.sess = c.srv.handler.NewSession(c)
 	defer func() {
+		if p := recover(); p != nil {
+			c.srv.log.Error("client connection panicked; closing it", "client", c.RemoteAddr(),
+				"panic", p, "stack", string(debug.Stack()))
+		}
 		c.sess.Close()
 		c.nc.Close()
 		c.srv.forget(c)
@@ -69,6 +78,7 @@ func (c *clientConn) serve() {
 			c.sess.Relay(c.nc, c.buf[c.r:])
 			return
 		}
+		c.shrink()
 	}
 }
 
@@ -112,8 +122,8 @@ func (c *clientConn) fill() error {
 		return ErrServerClosed
 	}
 	c.reserve(0)
-	if t := c.srv.limits.IdleTimeout; t > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(t))
+	if err := c.armIdle(); err != nil {
+		return err
 	}
 	n, err := c.nc.Read(c.buf[len(c.buf):cap(c.buf)])
 	c.buf = c.buf[:len(c.buf)+n]
@@ -123,19 +133,46 @@ func (c *clientConn) fill() error {
 	return err
 }
 
-// reserve moves unparsed input to the front and makes room for need bytes of request (or a
-// read chunk), growing the buffer only as far as the request needs.
+// armIdle sets the idle timeout for the next read, unless a shutdown has begun: its wake
+// deadline must not be overwritten.
+func (c *clientConn) armIdle() error {
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	if c.srv.closing.Load() {
+		return ErrServerClosed
+	}
+	if t := c.srv.limits.IdleTimeout; t > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(t))
+	}
+	return nil
+}
+
+// reserve moves unparsed input to the front and makes room for the next read. The buffer grows
+// by doubling as input arrives, towards need (the size of the request being read) but never
+// ahead of the bytes actually received: a client announcing a huge request makes discoh hold
+// no more than it sent.
 func (c *clientConn) reserve(need int) {
 	unread := len(c.buf) - c.r
-	want := max(need, unread+readChunk)
 	if c.r > 0 && (c.r == len(c.buf) || cap(c.buf)-len(c.buf) < readChunk) {
 		copy(c.buf, c.buf[c.r:])
 		c.buf, c.r = c.buf[:unread], 0
 	}
-	if want > cap(c.buf)-c.r {
-		grown := make([]byte, unread, want)
-		copy(grown, c.buf[c.r:])
-		c.buf, c.r = grown, 0
+	if cap(c.buf)-len(c.buf) >= readChunk || (need > 0 && cap(c.buf) >= need) {
+		return
+	}
+	size := max(2*cap(c.buf), unread+readChunk)
+	if need > unread+readChunk {
+		size = min(size, need)
+	}
+	grown := make([]byte, unread, size)
+	copy(grown, c.buf[c.r:])
+	c.buf, c.r = grown, 0
+}
+
+// shrink drops a read buffer grown for one large request once it is consumed.
+func (c *clientConn) shrink() {
+	if cap(c.buf) > keepBuffer && c.r == len(c.buf) {
+		c.buf, c.r = make([]byte, 0, readChunk), 0
 	}
 }
 
@@ -148,7 +185,7 @@ func (c *clientConn) flush() error {
 	if err := c.write(c.out); err != nil {
 		return err
 	}
-	if cap(c.out) > 4*spillBytes {
+	if cap(c.out) > 4*SpillBytes {
 		c.out = nil // do not keep one huge reply's buffer for the connection's life
 	}
 	return nil
@@ -172,8 +209,11 @@ func (c *clientConn) wake() {
 	c.nc.SetReadDeadline(time.Now())
 }
 
-// Watch reads from the client in the background while the session waits; see Client.
+// Watch reads from the client in the background while the session waits; see Client. A read
+// deadline that stop did not set (a shutdown's wake, an idle timeout) does not end the watch: a
+// client blocked on purpose is not idle, and only its hanging up should cancel the wait.
 func (c *clientConn) Watch(onClose func()) (stop func()) {
+	c.nc.SetReadDeadline(time.Time{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -181,21 +221,38 @@ func (c *clientConn) Watch(onClose func()) (stop func()) {
 			c.reserve(0)
 			n, err := c.nc.Read(c.buf[len(c.buf):cap(c.buf)])
 			c.buf = c.buf[:len(c.buf)+n]
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, os.ErrDeadlineExceeded) {
+			switch {
+			case err == nil:
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				if c.stopped() {
+					return
+				}
+			default:
 				c.gone = true
 				onClose()
+				return
 			}
-			return
 		}
 	}()
 	return func() {
 		c.watchMu.Lock()
+		c.stopping.Store(true)
 		c.nc.SetReadDeadline(time.Now())
 		c.watchMu.Unlock()
 		<-done
+		c.stopping.Store(false)
 		c.nc.SetReadDeadline(time.Time{})
 	}
+}
+
+// stopped tells a watch whose read hit a deadline whether stop set it; if not, it clears the
+// deadline so the watch reads on. Both happen under watchMu, so stop cannot slip in between.
+func (c *clientConn) stopped() bool {
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	if c.stopping.Load() {
+		return true
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	return false
 }

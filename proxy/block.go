@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"bytes"
-	"io"
 	"net"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
@@ -39,7 +41,7 @@ func (s *Session) routeBlocking(args [][]byte, raw []byte, keys []int) {
 	}
 	sv := s.r.pool.Servers[server]
 	p := s.blockers[sv]
-	if p == nil {
+	if p == nil || p.Broken() {
 		var err error
 		if p, err = sv.Pin(s.lane, 0); err != nil {
 			s.queueError("ERR backend " + sv.String() + ": " + err.Error())
@@ -72,27 +74,93 @@ func cmdSubscribe(s *Session, args [][]byte, _ []byte) frontend.Action {
 }
 
 // Relay implements respserver.Session: it connects the subscribing client to the pub/sub
-// server and copies bytes both ways until either side closes.
+// server and relays until either side closes. Replies go back as the server sends them; of the
+// client's requests only the ones Redis allows a subscriber pass, so no other command can reach
+// a server that does not own its keys.
 func (s *Session) Relay(client net.Conn, pending []byte) error {
+	client.SetReadDeadline(time.Time{}) // a subscriber may stay silent for as long as it likes
 	sv := s.r.pool.Servers[pubSubServer]
 	server, err := sv.DialRaw(s.lane)
 	if err != nil {
-		msg := resp.AppendError(nil, "ERR backend "+sv.String()+": "+err.Error())
-		client.Write(msg)
+		client.Write(resp.AppendError(nil, "ERR backend "+sv.String()+": "+err.Error()))
 		return err
 	}
-	defer server.Close()
-	if _, err := server.Write(pending); err != nil {
-		return err
-	}
+	var mu sync.Mutex // serialises writes to the client
 	done := make(chan struct{})
 	go func() {
-		io.Copy(client, server)
+		relayReplies(client, server, &mu)
 		client.Close()
 		close(done)
 	}()
-	io.Copy(server, client)
+	relayRequests(client, server, pending, &mu)
 	server.Close()
 	<-done
 	return nil
+}
+
+func relayReplies(client, server net.Conn, mu *sync.Mutex) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := server.Read(buf)
+		if n > 0 {
+			mu.Lock()
+			_, werr := client.Write(buf[:n])
+			mu.Unlock()
+			if werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// relayRequests forwards the subscriber's requests, refusing the ones a subscriber may not send.
+func relayRequests(client, server net.Conn, buf []byte, mu *sync.Mutex) {
+	var p resp.Parser
+	buf = append(make([]byte, 0, max(len(buf), 4096)), buf...)
+	for {
+		n, args, _, err := p.Parse(buf, resp.Limits{})
+		switch {
+		case err != nil:
+			mu.Lock()
+			client.Write(resp.AppendError(nil, err.Error()))
+			mu.Unlock()
+			return
+		case n > 0 && len(args) > 0 && !subscriberCommand(args[0]):
+			mu.Lock()
+			client.Write(resp.AppendError(nil, "ERR Can't execute '"+strings.ToLower(string(args[0]))+
+				"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
+			mu.Unlock()
+		case n > 0:
+			if _, err := server.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if n > 0 {
+			buf = buf[:copy(buf, buf[n:])]
+			continue
+		}
+		if buf, err = readMore(client, buf); err != nil {
+			return
+		}
+	}
+}
+
+func readMore(c net.Conn, buf []byte) ([]byte, error) {
+	if len(buf) == cap(buf) {
+		buf = append(buf, 0)[:len(buf)]
+	}
+	n, err := c.Read(buf[len(buf):cap(buf)])
+	return buf[:len(buf)+n], err
+}
+
+func subscriberCommand(name []byte) bool {
+	switch strings.ToLower(string(name)) {
+	case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
+		"ping", "quit", "reset":
+		return true
+	}
+	return false
 }

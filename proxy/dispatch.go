@@ -12,7 +12,6 @@ import (
 // Errors worded as Redis and Redis Cluster word them, so clients recognise them.
 const (
 	errCrossSlot = "CROSSSLOT Keys in request don't hash to the same server"
-	errNoKeys    = "ERR command has no key to route by"
 )
 
 // dispatch routes one request: answered here, forwarded to the key's server, split across
@@ -36,15 +35,23 @@ func (s *Session) dispatch(args [][]byte, raw []byte) frontend.Action {
 // lookup finds a routable command and checks its arity, queueing the error when it fails.
 func (s *Session) lookup(args [][]byte) (*commands.Command, bool) {
 	cmd := commands.Lookup(args)
-	if cmd == nil || !routable(cmd) {
+	if cmd == nil {
+		s.queueError(unknown(args))
+		return nil, false
+	}
+	if !routable(cmd) {
 		s.queueError(unsupported(args[0]))
 		return nil, false
 	}
 	if !cmd.ArityOK(len(args)) {
-		s.queueError("ERR wrong number of arguments for '" + string(bytes.ToLower(args[0])) + "' command")
+		s.queueError(wrongArity(args[0]))
 		return nil, false
 	}
 	return cmd, true
+}
+
+func wrongArity(name []byte) string {
+	return "ERR wrong number of arguments for '" + string(bytes.ToLower(name)) + "' command"
 }
 
 // routable reports whether discoh may forward cmd to the server owning its keys. Server
@@ -57,6 +64,15 @@ func unsupported(name []byte) string {
 	return "ERR unsupported command '" + string(name) + "'"
 }
 
+// unknown words the error for a command Redis does not have, as Redis words it.
+func unknown(args [][]byte) string {
+	msg := "ERR unknown command '" + string(args[0]) + "', with args beginning with: "
+	for _, a := range args[1:min(len(args), 4)] {
+		msg += "'" + string(a[:min(len(a), 128)]) + "' "
+	}
+	return msg
+}
+
 // route sends a keyed command to the server that owns its keys.
 func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
 	keys, err := cmd.Keys(args, s.keys[:0])
@@ -65,7 +81,7 @@ func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
 	case err != nil:
 		s.queueError(err.Error())
 	case len(keys) == 0:
-		s.queueError(unsupported(args[0]))
+		s.queueError("ERR unsupported command '" + string(args[0]) + "' without keys: discoh routes commands by key")
 	case isBlocking(cmd, args):
 		s.routeBlocking(args, raw, keys)
 	default:
@@ -81,7 +97,11 @@ func (s *Session) routeKeys(cmd *commands.Command, args [][]byte, raw []byte, ke
 		s.forward(owner, raw, args)
 		return
 	}
-	if sp := splitter(cmd.Name); sp != nil {
+	if sp, width := splitter(cmd.Name); sp != nil {
+		if (len(args)-1)%width != 0 {
+			s.queueError(wrongArity(args[0]))
+			return
+		}
 		s.queue = append(s.queue, reply{split: sp(s, args, keys)})
 		return
 	}
@@ -102,11 +122,7 @@ func (s *Session) owner(args [][]byte, keys []int) (int, bool) {
 // forward sends the request unchanged to server i.
 func (s *Session) forward(i int, raw []byte, args [][]byte) {
 	call := s.newCall(raw, args)
-	if s.watch != nil && s.watch.active && s.watch.server == i {
-		s.watch.conn.Send(call)
-	} else {
-		s.send(i, call)
-	}
+	s.send(i, call)
 	s.queue = append(s.queue, reply{call: call})
 }
 
@@ -122,7 +138,12 @@ func (s *Session) newCall(raw []byte, args [][]byte) *backends.Call {
 	return call
 }
 
-// send queues call on server i, on the session's lane and connection.
+// send queues call on server i: on the session's own connection to it when it has one (from
+// WATCH on, so its commands stay in order with the transaction's), else on a shared one.
 func (s *Session) send(i int, call *backends.Call) {
+	if p := s.pins[i]; p != nil {
+		p.Send(call)
+		return
+	}
 	s.r.pool.Servers[i].Send(call, s.lane, s.id)
 }

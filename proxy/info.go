@@ -59,7 +59,7 @@ func wanted(section string, want [][]byte) bool {
 
 func (r *Redis) infoServer(b *strings.Builder) {
 	up := time.Since(r.started)
-	fmt.Fprintf(b, "discoh_version:%s\r\nredis_version:%s\r\nredis_mode:proxy\r\n", Version, redisCompatVersion)
+	fmt.Fprintf(b, "discoh_version:%s\r\nredis_version:%s\r\nredis_mode:standalone\r\n", Version, redisCompatVersion)
 	fmt.Fprintf(b, "os:%s %s\r\ngo_version:%s\r\nprocess_id:%d\r\n", runtime.GOOS, runtime.GOARCH, runtime.Version(), os.Getpid())
 	fmt.Fprintf(b, "pool:%s\r\nlisten:%s\r\n", r.Pool, r.Listen)
 	fmt.Fprintf(b, "uptime_in_seconds:%d\r\nuptime_in_days:%d\r\n", int64(up.Seconds()), int64(up.Hours()/24))
@@ -79,10 +79,7 @@ func (r *Redis) infoStats(b *strings.Builder) {
 // infoServers lists each server as server<i>:name=...,addr=...,state=...,requests=...,failures=...
 func (r *Redis) infoServers(b *strings.Builder) {
 	for i, sv := range r.pool.Servers {
-		state := "idle"
-		if sv.Connected() {
-			state = "connected"
-		}
+		state := serverState(sv)
 		fmt.Fprintf(b, "server%d:name=%s,addr=%s,state=%s,requests=%d,failures=%d\r\n",
 			i, sv.Name, sv.Addr, state, sv.Requests.Load(), sv.Failures.Load())
 	}

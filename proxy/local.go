@@ -79,12 +79,23 @@ func cmdQuit(s *Session, _ [][]byte, _ []byte) frontend.Action {
 	return frontend.CloseAfter
 }
 
+// cmdAuth answers as a Redis whose default user has no password: AUTH default <anything>
+// succeeds, so clients configured with a password connect; the one-argument form is refused
+// in Redis's words. discoh has no client authentication of its own yet.
 func cmdAuth(s *Session, args [][]byte, _ []byte) frontend.Action {
-	if s.arity(args, 2, 3) {
-		s.queueError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	switch {
+	case !s.arity(args, 2, 3):
+	case len(args) == 3 && string(args[1]) == "default":
+		s.queueSimple("OK")
+	case len(args) == 3:
+		s.queueError("WRONGPASS invalid username-password pair or user is disabled.")
+	default:
+		s.queueError(errAuthNoPassword)
 	}
 	return frontend.Continue
 }
+
+const errAuthNoPassword = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
 
 func cmdSelect(s *Session, args [][]byte, _ []byte) frontend.Action {
 	switch {
@@ -113,7 +124,7 @@ func cmdTime(s *Session, args [][]byte, _ []byte) frontend.Action {
 func cmdReset(s *Session, _ [][]byte, _ []byte) frontend.Action {
 	s.tx, s.name, s.lane = nil, "", backends.LaneRESP2
 	s.closeBlockers()
-	s.unwatch()
+	s.closePins()
 	s.queueSimple("RESET")
 	return frontend.Continue
 }
@@ -135,8 +146,11 @@ func cmdHello(s *Session, args [][]byte, _ []byte) frontend.Action {
 	for i := 2; i < len(args); i++ {
 		switch strings.ToLower(string(args[i])) {
 		case "auth":
-			s.queueError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-			return frontend.Continue
+			if i+2 >= len(args) || string(args[i+1]) != "default" {
+				s.queueError("WRONGPASS invalid username-password pair or user is disabled.")
+				return frontend.Continue
+			}
+			i += 2
 		case "setname":
 			if i+1 >= len(args) {
 				s.queueError("ERR Syntax error in HELLO option 'setname'")
@@ -151,7 +165,7 @@ func cmdHello(s *Session, args [][]byte, _ []byte) frontend.Action {
 	}
 	if lane != s.lane {
 		s.closeBlockers()
-		s.unwatch()
+		s.closePins()
 		s.lane = lane
 	}
 	s.queueLit(s.appendHello)

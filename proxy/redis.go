@@ -52,5 +52,5 @@ func NewRedis(name, listen string, pool *backends.Pool, log *slog.Logger) *Redis
 func (r *Redis) NewSession(c frontend.Client) respserver.Session {
 	r.Stats.Clients.Add(1)
 	r.Stats.Connections.Add(1)
-	return &Session{r: r, client: c, id: r.lastID.Add(1)}
+	return &Session{r: r, client: c, id: r.lastID.Add(1), watching: -1}
 }

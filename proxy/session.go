@@ -21,7 +21,8 @@ type Session struct {
 	keys  []int   // scratch for key positions
 
 	tx       *txn                                  // between MULTI and EXEC/DISCARD
-	watch    *pinned                               // the connection holding WATCH state
+	pins     map[int]*backends.Pinned              // the session's own connections, from WATCH on
+	watching int                                   // the server holding WATCH state; -1 for none
 	blockers map[*backends.Server]*backends.Pinned // connections for blocking commands
 }
 
@@ -33,6 +34,7 @@ type reply struct {
 	split          *split
 	blocking       bool // wait watching the client, who may hang up
 	lastFrame      bool // pass through only the last of the call's frames (EXEC)
+	silent         bool // wait for the reply but send the client nothing
 }
 
 func (s *Session) resp3() bool { return s.lane == backends.LaneRESP3 }
@@ -87,7 +89,7 @@ func (s *Session) capReply(start int, after []byte) []byte {
 }
 
 // spillBytes is how much reply data a Flush gathers before writing it out.
-const spillBytes = 64 << 10
+const spillBytes = frontend.SpillBytes
 
 // finish waits for one reply and appends it to dst.
 func (s *Session) finish(dst []byte, rp *reply) []byte {
@@ -111,10 +113,12 @@ func (s *Session) finishCall(dst []byte, rp *reply) []byte {
 		call.Wait()
 	}
 	defer call.Release()
-	if call.Err != nil {
+	switch {
+	case rp.silent:
+		return dst
+	case call.Err != nil:
 		return s.appendBackendError(dst, call)
-	}
-	if rp.lastFrame {
+	case rp.lastFrame:
 		return append(dst, lastFrame(call.Reply)...)
 	}
 	return append(dst, call.Reply...)
@@ -141,6 +145,6 @@ func lastFrame(frames []byte) []byte {
 // Close implements respserver.Session.
 func (s *Session) Close() {
 	s.closeBlockers()
-	s.unwatch()
+	s.closePins()
 	s.r.Stats.Clients.Add(-1)
 }

@@ -14,23 +14,24 @@ type split struct {
 	order []int // MGET: for each key in the client's order, the index of its call
 }
 
-// splitter returns how to split a command across servers, or nil when it cannot be.
-func splitter(name string) func(s *Session, args [][]byte, keys []int) *split {
+// splitter returns how to split a command across servers and how many arguments travel with
+// each key (MSET's key and value), or nil when the command cannot be split.
+func splitter(name string) (func(s *Session, args [][]byte, keys []int) *split, int) {
 	switch name {
 	case "mget":
 		return func(s *Session, args [][]byte, keys []int) *split {
 			return s.splitKeys(args, keys, 1, mergeMGet)
-		}
+		}, 1
 	case "del", "unlink", "exists", "touch":
 		return func(s *Session, args [][]byte, keys []int) *split {
 			return s.splitKeys(args, keys, 1, mergeSum)
-		}
+		}, 1
 	case "mset":
 		return func(s *Session, args [][]byte, keys []int) *split {
 			return s.splitKeys(args, keys, 2, mergeOK)
-		}
+		}, 2
 	}
-	return nil
+	return nil, 0
 }
 
 // splitKeys builds one call per server holding some of the keys. Each key travels with the

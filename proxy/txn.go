@@ -19,17 +19,9 @@ type txn struct {
 	dirty  bool // a command was refused: EXEC must abort, as Redis does
 }
 
-// pinned is a connection of the session's own to one server, for WATCH and the EXEC after it.
-// It is kept after EXEC for the next WATCH on the same server.
-type pinned struct {
-	server int
-	conn   *backends.Pinned
-	active bool // WATCH was sent and no EXEC yet: the session's commands to server go here
-}
-
 func txControl(name []byte) bool {
 	switch strings.ToLower(string(name)) {
-	case "multi", "exec", "discard", "watch", "unwatch", "quit", "reset":
+	case "multi", "exec", "discard", "watch", "quit", "reset":
 		return true
 	}
 	return false
@@ -41,10 +33,7 @@ func cmdMulti(s *Session, args [][]byte, _ []byte) frontend.Action {
 	case s.tx != nil:
 		s.queueError("ERR MULTI calls can not be nested")
 	default:
-		s.tx = &txn{server: -1}
-		if s.watch != nil && s.watch.active {
-			s.tx.server = s.watch.server
-		}
+		s.tx = &txn{server: s.watching}
 		s.queueSimple("OK")
 	}
 	return frontend.Continue
@@ -95,7 +84,7 @@ func (s *Session) txRefusal(args [][]byte) string {
 // txSafeLocal names the proxy-answered commands that mean the same on any server.
 func txSafeLocal(name []byte) bool {
 	switch strings.ToLower(string(name)) {
-	case "ping", "echo", "time":
+	case "ping", "echo", "time", "unwatch":
 		return true
 	}
 	return false
@@ -108,7 +97,7 @@ func cmdDiscard(s *Session, args [][]byte, _ []byte) frontend.Action {
 		s.queueError("ERR DISCARD without MULTI")
 	default:
 		s.tx = nil
-		s.unwatch()
+		s.endWatch()
 		s.queueSimple("OK")
 	}
 	return frontend.Continue
@@ -126,8 +115,11 @@ func cmdExec(s *Session, args [][]byte, _ []byte) frontend.Action {
 	case tx == nil:
 		s.queueError("ERR EXEC without MULTI")
 	case tx.dirty:
-		s.unwatch()
+		s.endWatch()
 		s.queueError("EXECABORT Transaction discarded because of previous errors.")
+	case s.watching >= 0 && s.pins[s.watching].Broken():
+		s.watching = -1
+		s.queueError("EXECABORT Transaction discarded: the connection holding WATCH state was lost.")
 	default:
 		s.execTx(tx)
 	}
@@ -140,17 +132,13 @@ func (s *Session) execTx(tx *txn) {
 	call.Req = append(call.Req, tx.req...)
 	call.Req = resp.AppendCommand(call.Req, []byte("EXEC"))
 	call.Frames = tx.count + 2
-	if s.watch != nil && s.watch.active {
-		s.watch.conn.Send(call)
-		s.watch.active = false
-	} else {
-		s.send(max(tx.server, 0), call)
-	}
+	s.send(max(tx.server, 0), call) // on the WATCH connection, when there is one
+	s.watching = -1                 // EXEC ends WATCH
 	s.queue = append(s.queue, reply{call: call, lastFrame: true})
 }
 
-// cmdWatch opens a connection of the session's own to the keys' server and sends WATCH on it;
-// the transaction that follows runs there.
+// cmdWatch sends WATCH on a connection of the session's own to the keys' server: WATCH state
+// lives on a connection, and the EXEC that follows must run on the same one.
 func cmdWatch(s *Session, args [][]byte, raw []byte) frontend.Action {
 	if !s.arity(args, 2, -1) {
 		return frontend.Continue
@@ -164,38 +152,62 @@ func cmdWatch(s *Session, args [][]byte, raw []byte) frontend.Action {
 		keys = append(keys, i)
 	}
 	server, same := s.owner(args, keys)
-	if !same || (s.watch != nil && s.watch.active && s.watch.server != server) {
+	if !same || (s.watching >= 0 && s.watching != server) {
 		s.queueError(errCrossSlot)
 		return frontend.Continue
 	}
-	if s.watch != nil && s.watch.server != server {
-		s.unwatch()
+	if err := s.pin(server); err != nil {
+		s.queueError("ERR backend " + s.r.pool.Servers[server].String() + ": " + err.Error())
+		return frontend.Continue
 	}
-	if s.watch == nil {
-		conn, err := s.r.pool.Servers[server].Pin(s.lane, s.r.pool.Timeout())
-		if err != nil {
-			s.queueError("ERR backend " + s.r.pool.Servers[server].String() + ": " + err.Error())
-			return frontend.Continue
-		}
-		s.watch = &pinned{server: server, conn: conn}
-	}
-	s.watch.active = true
+	s.watching = server
 	s.forward(server, raw, args)
 	return frontend.Continue
 }
 
+// pin gives the session a connection of its own to server, replacing a broken one. It is kept
+// for the session's life, so its later commands to that server stay in order behind the ones
+// sent on it.
+func (s *Session) pin(server int) error {
+	if p := s.pins[server]; p != nil && !p.Broken() {
+		return nil
+	}
+	p, err := s.r.pool.Servers[server].Pin(s.lane, s.r.pool.Timeout())
+	if err != nil {
+		return err
+	}
+	if s.pins == nil {
+		s.pins = make(map[int]*backends.Pinned)
+	}
+	s.pins[server] = p
+	return nil
+}
+
 func cmdUnwatch(s *Session, args [][]byte, _ []byte) frontend.Action {
 	if s.arity(args, 1, 1) {
-		s.unwatch()
+		s.endWatch()
 		s.queueSimple("OK")
 	}
 	return frontend.Continue
 }
 
-// unwatch drops the WATCH connection; closing it forgets the watched keys on the server.
-func (s *Session) unwatch() {
-	if s.watch != nil {
-		s.watch.conn.Close()
-		s.watch = nil
+// endWatch forgets the watched keys on the server, as DISCARD and UNWATCH do in Redis.
+func (s *Session) endWatch() {
+	if s.watching < 0 {
+		return
 	}
+	call := backends.NewCall()
+	call.Req = resp.AppendCommand(call.Req, []byte("UNWATCH"))
+	s.send(s.watching, call)
+	s.queue = append(s.queue, reply{call: call, silent: true})
+	s.watching = -1
+}
+
+// closePins closes the session's own connections.
+func (s *Session) closePins() {
+	for i, p := range s.pins {
+		p.Close()
+		delete(s.pins, i)
+	}
+	s.watching = -1
 }

@@ -33,7 +33,7 @@ func TestRedisCLI(t *testing.T) {
 		{[]string{"del", "x", "y", "z"}, "3"},
 		{[]string{"ping"}, "PONG"},
 		{[]string{"hello", "3"}, ""},
-		{[]string{"nosuch"}, "ERR unsupported command 'nosuch'"},
+		{[]string{"nosuch"}, "ERR unknown command 'nosuch', with args beginning with:"},
 	}
 	for _, tc := range cases {
 		got := cli(tc.args...)

@@ -25,10 +25,26 @@ type stack struct {
 // startRedisStack starts n redis-servers and discoh over them with the extra pool YAML lines.
 func startRedisStack(t *testing.T, n int, extra string) *stack {
 	t.Helper()
+	return startStack(t, true, n, extra)
+}
+
+// startMemcacheStack starts n memcached and discoh over them with the extra pool YAML lines.
+func startMemcacheStack(t *testing.T, n int, extra string) *stack {
+	t.Helper()
+	return startStack(t, false, n, extra)
+}
+
+func startStack(t *testing.T, isRedis bool, n int, extra string) *stack {
+	t.Helper()
 	st := &stack{}
 	var servers []string
 	for i := range n {
-		p := testproc.Redis(t)
+		var p *testproc.Proc
+		if isRedis {
+			p = testproc.Redis(t)
+		} else {
+			p = testproc.Memcached(t)
+		}
 		st.servers = append(st.servers, p)
 		servers = append(servers, fmt.Sprintf("      - %s:1 s%d", p.Addr, i+1))
 	}
@@ -36,7 +52,7 @@ func startRedisStack(t *testing.T, n int, extra string) *stack {
 	yaml := fmt.Sprintf(`pools:
   main:
     listen: %s
-    redis: true
+    redis: %v
     hash: fnv1a_64
     distribution: ketama
     hash_tag: "{}"
@@ -44,7 +60,7 @@ func startRedisStack(t *testing.T, n int, extra string) *stack {
 %s
     servers:
 %s
-`, st.addr, extra, strings.Join(servers, "\n"))
+`, st.addr, isRedis, extra, strings.Join(servers, "\n"))
 	st.stop = startDiscoh(t, yaml, st.addr)
 	return st
 }

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/discoh/discoh/backends/ring"
 )
 
 func TestKeysSpreadOverServers(t *testing.T) {
@@ -38,15 +36,7 @@ func TestKeysSpreadOverServers(t *testing.T) {
 func checkPlacement(t *testing.T, st *stack, prefix string, want int) {
 	t.Helper()
 	ctx := t.Context()
-	hash, _ := ring.Hash("fnv1a_64")
-	var nodes []ring.Server
-	for i := range st.servers {
-		nodes = append(nodes, ring.Server{Name: fmt.Sprintf("s%d", i+1), Weight: 1})
-	}
-	r, err := ring.New("ketama", nodes, hash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testRing(len(st.servers))
 	total := 0
 	for i := range st.servers {
 		keys, err := st.direct(t, i).Keys(ctx, prefix+"*").Result()
@@ -155,11 +145,13 @@ func TestCommandErrorsKeepTheConnection(t *testing.T) {
 		args []any
 		want string
 	}{
-		{[]any{"nosuchcommand", "x"}, "ERR unsupported command 'nosuchcommand'"},
+		{[]any{"nosuchcommand", "x"}, "ERR unknown command 'nosuchcommand', with args beginning with: 'x'"},
+		{[]any{"mset", "key:1", "v", "key:2"}, "ERR wrong number of arguments for 'mset' command"},
+		{[]any{"auth", "secret"}, "ERR AUTH <password> called without any password configured"},
 		{[]any{"config", "get", "maxmemory"}, "ERR unsupported command 'config'"},
 		{[]any{"get"}, "ERR wrong number of arguments for 'get' command"},
 		{[]any{"select", "1"}, "ERR DB index is out of range"},
-		{[]any{"eval", "return 1", "0"}, "ERR unsupported command 'eval'"},
+		{[]any{"eval", "return 1", "0"}, "ERR unsupported command 'eval' without keys"},
 	}
 	for _, tc := range cases {
 		err := c.Do(ctx, tc.args...).Err()
@@ -436,5 +428,67 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	}
 	if err := <-done; !errors.Is(err, redis.Nil) {
 		t.Errorf("BLPOP in flight at shutdown: err = %v; want its normal timeout reply (redis.Nil)", err)
+	}
+}
+
+func TestMSetWithOddArgumentsAcrossServers(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	c := dialRaw(t, st.addr)
+	keys := spreadKeys(t, st, "odd")
+	c.send(fmt.Sprintf("MSET %s 1 %s 2 %s\r\nPING\r\n", keys[0], keys[1], keys[2]))
+	c.expect("-ERR wrong number of arguments for 'mset' command\r\n+PONG\r\n")
+}
+
+func TestUnwatchInsideMultiIsQueued(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	c := dialRaw(t, st.addr)
+	c.send("WATCH {w}k\r\nMULTI\r\nUNWATCH\r\nSET {w}k 1\r\n")
+	c.expect("+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n")
+	other := st.client(t, 2)
+	other.Set(t.Context(), "{w}k", "changed", 0)
+	c.send("EXEC\r\nGET {w}k\r\n")
+	c.expect("*-1\r\n$7\r\nchanged\r\n")
+}
+
+func TestSubscriberCannotSendOtherCommands(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	c := dialRaw(t, st.addr)
+	c.send("SUBSCRIBE ch\r\n")
+	c.expect("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
+	c.send("SET key:10 x\r\n")
+	c.expect("-ERR Can't execute 'set': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n")
+	c.send("UNSUBSCRIBE ch\r\n")
+	c.expect("*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n")
+}
+
+func TestClientsWithPasswordConnect(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	for _, proto := range []int{2, 3} {
+		c := redis.NewClient(&redis.Options{Addr: st.addr, Protocol: proto, Password: "anything"})
+		if err := c.Ping(t.Context()).Err(); err != nil {
+			t.Errorf("RESP%d client with a password: %v", proto, err)
+		}
+		c.Close()
+	}
+}
+
+func TestShutdownEndsForeverBlockedClients(t *testing.T) {
+	old := drainTimeout
+	drainTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { drainTimeout = old })
+	st := startRedisStack(t, 2, "")
+	c := st.client(t, 2)
+	done := make(chan error, 1)
+	go func() { done <- c.BLPop(context.Background(), 0, "never").Err() }()
+	time.Sleep(200 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- st.stop() }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("discoh did not stop within 5s with a client in BLPOP 0")
+	}
+	if err := <-done; err == nil {
+		t.Error("BLPOP 0 ended without an error at shutdown; want the connection closed")
 	}
 }

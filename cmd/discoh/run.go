@@ -12,13 +12,15 @@ import (
 	"github.com/discoh/discoh/config"
 	"github.com/discoh/discoh/embedded"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/mcproto"
+	"github.com/discoh/discoh/mcserver"
 	"github.com/discoh/discoh/proxy"
 	"github.com/discoh/discoh/resp"
 	"github.com/discoh/discoh/respserver"
 )
 
 // drainTimeout bounds how long a shutdown waits for clients' in-flight requests.
-const drainTimeout = 10 * time.Second
+var drainTimeout = 10 * time.Second
 
 // run serves every pool of cfg until ctx ends, then drains and stops.
 func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -60,19 +62,11 @@ func shutdown(servers []*frontend.Server, log *slog.Logger) {
 
 // startPool starts one pool's embedded servers (if any), backends and listener.
 func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error) (*frontend.Server, func(), error) {
-	if !pc.Redis {
-		return nil, nil, fmt.Errorf("pool %s: memcached pools are not supported yet", pc.Name)
-	}
 	specs, stopEmbedded, err := serverSpecs(pc)
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, err := backends.NewPool(specs, pc.Hash, pc.Distribution, pc.HashTag, &backends.Options{
-		Timeout:   pc.Timeout,
-		Conns:     pc.ServerConnections,
-		Framer:    backends.RedisFramer,
-		Handshake: backends.RedisHandshake(pc.RedisAuth),
-	})
+	pool, err := backends.NewPool(specs, pc.Hash, pc.Distribution, pc.HashTag, backendOptions(pc))
 	if err != nil {
 		stopEmbedded()
 		return nil, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
@@ -83,22 +77,85 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error) (*frontend.
 		stopEmbedded()
 		return nil, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
 	}
-	router := proxy.NewRedis(pc.Name, ln.Addr().String(), pool, log)
-	router.MaxReplyBytes = pc.Limits.MaxPendingOutputBytes
-	srv := respserver.New(router, redisLimits(pc.Limits), log)
+	srv := frontendFor(pc, ln.Addr().String(), pool, log)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, frontend.ErrServerClosed) {
 			errc <- fmt.Errorf("pool %s: %w", pc.Name, err)
 		}
 	}()
-	log.Info("pool listening", "pool", pc.Name, "listen", ln.Addr().String(), "protocol", "redis", "servers", len(specs), "embedded", pc.Embedded)
+	warnIgnored(pc, log)
+	log.Info("pool listening", "pool", pc.Name, "listen", ln.Addr().String(), "protocol", protocol(pc),
+		"servers", len(specs), "embedded", pc.Embedded)
 	return srv, func() { pool.Close(); stopEmbedded() }, nil
+}
+
+// warnIgnored names the twemproxy keys a pool sets that discoh accepts but does not act on yet,
+// so an operator moving a nutcracker config over is not misled.
+func warnIgnored(pc *config.Pool, log *slog.Logger) {
+	d := config.DefaultPool(pc.Name)
+	ignored := map[string]bool{
+		"replicas":             pc.Replicas != d.Replicas,
+		"auto_eject_hosts":     pc.AutoEjectHosts,
+		"server_failure_limit": pc.ServerFailureLimit != d.ServerFailureLimit,
+		"server_retry_timeout": pc.ServerRetryTimeout != d.ServerRetryTimeout,
+		"preconnect":           pc.Preconnect,
+		"backlog":              pc.Backlog != d.Backlog,
+	}
+	for key, set := range ignored {
+		if set {
+			log.Warn("config key accepted but not used yet", "pool", pc.Name, "key", key)
+		}
+	}
+}
+
+func protocol(pc *config.Pool) string {
+	if pc.Redis {
+		return "redis"
+	}
+	return "memcached"
+}
+
+func backendOptions(pc *config.Pool) *backends.Options {
+	opts := &backends.Options{Timeout: pc.Timeout, Conns: pc.ServerConnections}
+	if pc.Redis {
+		opts.Framer, opts.Handshake = backends.RedisFramer, backends.RedisHandshake(pc.RedisAuth)
+	} else {
+		opts.Framer = proxy.MemcacheFramer
+	}
+	return opts
+}
+
+// frontendFor builds the pool's client-facing server for its protocol.
+func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, log *slog.Logger) *frontend.Server {
+	if !pc.Redis {
+		router := proxy.NewMemcache(pc.Name, listen, pool, log)
+		return mcserver.New(router, mcserver.Limits{
+			Request: mcproto.Limits{ItemSizeMax: pc.Limits.ItemSizeMax},
+			Conn:    connLimits(pc.Limits),
+		}, log)
+	}
+	router := proxy.NewRedis(pc.Name, listen, pool, log)
+	router.MaxReplyBytes = pc.Limits.MaxPendingOutputBytes
+	return respserver.New(router, redisLimits(pc.Limits), log)
+}
+
+// embeddedServer is an in-process cache server of an embedded pool.
+type embeddedServer interface {
+	Addr() string
+	Close()
+}
+
+func startEmbedded(redis bool, addr string) (embeddedServer, error) {
+	if redis {
+		return embedded.StartRedis(addr)
+	}
+	return embedded.StartMemcached(addr)
 }
 
 // serverSpecs turns the config's servers into backend specs, first starting in-process servers
 // for an embedded pool (port 0 picks a free port).
 func serverSpecs(pc *config.Pool) ([]backends.ServerSpec, func(), error) {
-	var started []*embedded.Redis
+	var started []embeddedServer
 	stop := func() {
 		for _, r := range started {
 			r.Close()
@@ -110,7 +167,7 @@ func serverSpecs(pc *config.Pool) ([]backends.ServerSpec, func(), error) {
 		if !pc.Embedded {
 			continue
 		}
-		r, err := embedded.StartRedis(s.Addr)
+		r, err := startEmbedded(pc.Redis, s.Addr)
 		if err != nil {
 			stop()
 			return nil, nil, fmt.Errorf("pool %s: %w", pc.Name, err)

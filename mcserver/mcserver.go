@@ -1,0 +1,87 @@
+// Package mcserver is discoh's memcached text-protocol front end: it splits a client's input
+// into requests (package mcproto) within limits and hands each to a Session (package proxy).
+// The connections themselves are served by package frontend.
+package mcserver
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/mcproto"
+)
+
+// Handler makes a Session for each client connection.
+type Handler interface {
+	NewSession(c frontend.Client) Session
+}
+
+// Session is one memcached client's state. See frontend.Session for Flush, Relay and Close.
+type Session interface {
+	// Dispatch starts one request. req and its slices are only valid during the call; the
+	// reply is queued and written by the next Flush.
+	Dispatch(req *mcproto.Request) frontend.Action
+	// Reject queues the reply to a request memcached would refuse. When e.Delete is set, req
+	// names the key whose stored value memcached would drop too.
+	Reject(e *mcproto.Error, req *mcproto.Request)
+	Flush(dst []byte, spill func([]byte) error) ([]byte, error)
+	Relay(nc net.Conn, pending []byte) error
+	Close()
+}
+
+// Limits bound what one client can send.
+type Limits struct {
+	Request mcproto.Limits
+	Conn    frontend.Limits
+}
+
+// New returns a server of memcached clients; call Serve on it to start.
+func New(h Handler, limits Limits, log *slog.Logger) *frontend.Server {
+	full := []byte("SERVER_ERROR Too many open connections\r\n")
+	return frontend.New(handler{h, limits}, limits.Conn, full, log)
+}
+
+type handler struct {
+	h      Handler
+	limits Limits
+}
+
+func (h handler) NewSession(c frontend.Client) frontend.Session {
+	return &session{Session: h.h.NewSession(c), limits: h.limits.Request}
+}
+
+// session parses the text protocol for the Session it wraps.
+type session struct {
+	Session
+	parser mcproto.Parser
+	req    mcproto.Request
+	limits mcproto.Limits
+}
+
+// Dispatch implements frontend.Session. A refused request is answered as memcached answers it:
+// most keep the connection (a too-large value's bytes are swallowed, not parsed as commands),
+// a few close it.
+func (s *session) Dispatch(buf []byte) (int, int, frontend.Action, error) {
+	n, err := s.parser.Parse(buf, s.limits, &s.req)
+	if err != nil {
+		return s.reject(err)
+	}
+	if n == 0 {
+		return 0, 0, frontend.Continue, nil
+	}
+	return n, 0, s.Session.Dispatch(&s.req), nil
+}
+
+func (s *session) reject(err error) (int, int, frontend.Action, error) {
+	var e *mcproto.Error
+	if !errors.As(err, &e) || e.Close || e.Skip <= 0 {
+		var reply []byte
+		if e != nil {
+			reply = e.AppendReply(nil)
+		}
+		return 0, 0, frontend.Continue, &frontend.FatalError{Reply: reply, Err: err}
+	}
+	s.Session.Reject(e, &s.req)
+	return e.Skip, 0, frontend.Continue, nil
+}

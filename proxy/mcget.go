@@ -1,0 +1,122 @@
+package proxy
+
+import (
+	"bytes"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/mcproto"
+)
+
+// mcGet is a get, gets, gat or gats whose keys live on several servers: one call per server,
+// merged back in the client's key order.
+type mcGet struct {
+	calls []*backends.Call
+	keys  [][]byte // copies of the client's keys, in its order
+	order []int    // for each key, the index of its server's call
+}
+
+// dispatchGet sends each server its share of the keys, or the whole request to the one server
+// that owns them all.
+func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
+	s.m.Stats.CmdGet.Add(int64(len(req.Keys)))
+	if len(req.Keys) == 0 { // gat with no keys: nothing to route, memcached answers END
+		s.queueLit(mcproto.AppendEnd)
+		return
+	}
+	owners, servers := s.owners(req.Keys)
+	if len(servers) == 1 {
+		call := s.getCall(req, req.Keys)
+		s.send(servers[0], call)
+		s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, keys: len(req.Keys)})
+		return
+	}
+	g := &mcGet{order: make([]int, len(req.Keys))}
+	for i, key := range req.Keys {
+		g.keys = append(g.keys, bytes.Clone(key))
+		g.order[i] = indexOf(servers, owners[i])
+	}
+	for _, server := range servers {
+		var share [][]byte
+		for i, key := range req.Keys {
+			if owners[i] == server {
+				share = append(share, key)
+			}
+		}
+		call := s.getCall(req, share)
+		s.send(server, call)
+		g.calls = append(g.calls, call)
+	}
+	s.queue = append(s.queue, mcReply{get: g, kind: req.Kind})
+}
+
+// owners returns each key's server and the distinct servers in first-seen order.
+func (s *MemcacheSession) owners(keys [][]byte) (owners, servers []int) {
+	owners = make([]int, len(keys))
+	for i, key := range keys {
+		owners[i] = s.m.pool.Owner(key)
+		if indexOf(servers, owners[i]) < 0 {
+			servers = append(servers, owners[i])
+		}
+	}
+	return owners, servers
+}
+
+func (s *MemcacheSession) getCall(req *mcproto.Request, keys [][]byte) *backends.Call {
+	call := backends.NewCall()
+	call.Req = mcproto.AppendGetLine(call.Req, req.Kind, req.Exptime, keys...)
+	call.Kind = uint8(req.Kind)
+	return call
+}
+
+// countHits counts the VALUE blocks of a get reply into the hit and miss counters.
+func (s *MemcacheSession) countHits(reply []byte, keys int) {
+	hits := 0
+	for {
+		_, rest, ok, _ := mcproto.NextValue(reply)
+		if !ok {
+			break
+		}
+		hits++
+		reply = rest
+	}
+	s.m.Stats.GetHits.Add(int64(hits))
+	s.m.Stats.GetMisses.Add(int64(max(keys-hits, 0)))
+}
+
+// finish waits for every server and writes the values in the client's key order. A server's
+// reply holds its keys' values in the order it was asked, misses left out.
+func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
+	for _, call := range g.calls {
+		call.Wait()
+	}
+	defer g.release()
+	rest := make([][]byte, len(g.calls))
+	for i, call := range g.calls {
+		if call.Err != nil {
+			return s.appendBackendError(dst, call)
+		}
+		if _, _, _, err := mcproto.NextValue(call.Reply); err != nil {
+			return append(dst, call.Reply...) // an error line from the server
+		}
+		rest[i] = call.Reply
+	}
+	hits := 0
+	for i, key := range g.keys {
+		c := g.order[i]
+		v, next, ok, _ := mcproto.NextValue(rest[c])
+		if ok && bytes.Equal(v.Key, key) {
+			dst = append(dst, v.Raw...)
+			rest[c] = next
+			hits++
+		}
+	}
+	s.m.Stats.GetHits.Add(int64(hits))
+	s.m.Stats.GetMisses.Add(int64(len(g.keys) - hits))
+	return mcproto.AppendEnd(dst)
+}
+
+func (g *mcGet) release() {
+	for _, call := range g.calls {
+		call.Release()
+	}
+}

@@ -1,0 +1,194 @@
+package proxy
+
+import (
+	"net"
+	"strconv"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/mcproto"
+)
+
+// MemcacheSession is one memcached client's state. Its methods run on the client's connection
+// goroutine.
+type MemcacheSession struct {
+	m  *Memcache
+	id uint64
+
+	queue []mcReply
+	lit   []byte
+}
+
+// mcReply is one queued reply: literal bytes, one call's reply, or a multi-get's merge.
+type mcReply struct {
+	litFrom, litTo int
+	call           *backends.Call
+	get            *mcGet
+	fanOut         *mcFanOut
+	kind           mcproto.Kind
+	keys           int  // a get's number of keys, for the hit counters
+	noreply        bool // the client asked for no reply: wait for the server, send nothing
+	quiet          bool // a meta command with q: send only what memcached would send
+}
+
+// Dispatch implements mcserver.Session.
+func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
+	switch k := req.Kind; {
+	case k.IsRetrieval():
+		s.dispatchGet(req)
+	case k.IsStorage():
+		s.m.Stats.CmdSet.Add(1)
+		s.forwardKey(req, mcproto.AppendStorage(nil, req, false))
+	case k == mcproto.Delete, k == mcproto.Incr, k == mcproto.Decr, k == mcproto.Touch:
+		s.forwardKey(req, keyCommand(req))
+	case k.IsMeta():
+		s.dispatchMeta(req)
+	default:
+		return s.dispatchLocal(req)
+	}
+	return frontend.Continue
+}
+
+// keyCommand re-encodes a delete, incr, decr or touch without noreply: discoh always wants the
+// server's reply, to keep replies paired with requests; the client's noreply is honoured by
+// not passing it on.
+func keyCommand(req *mcproto.Request) []byte {
+	line := append([]byte(req.Kind.String()), ' ')
+	line = append(line, req.Keys[0]...)
+	switch req.Kind {
+	case mcproto.Incr, mcproto.Decr:
+		line = strconv.AppendUint(append(line, ' '), req.Delta, 10)
+	case mcproto.Touch:
+		line = strconv.AppendInt(append(line, ' '), req.Exptime, 10)
+	}
+	return append(line, "\r\n"...)
+}
+
+// forwardKey sends the encoded request to the server owning the request's key.
+func (s *MemcacheSession) forwardKey(req *mcproto.Request, encoded []byte) {
+	if req.Kind == mcproto.Touch {
+		s.m.Stats.CmdTouch.Add(1)
+	}
+	call := backends.NewCall()
+	call.Req = append(call.Req, encoded...)
+	call.Kind = uint8(req.Kind)
+	s.send(s.m.pool.Owner(req.Keys[0]), call)
+	s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, noreply: req.Noreply})
+}
+
+func (s *MemcacheSession) send(server int, call *backends.Call) {
+	s.m.pool.Servers[server].Send(call, backends.LaneRESP2, s.id)
+}
+
+// dispatchMeta forwards a meta command as the client wrote it, less the q flag: discoh needs
+// every reply to keep them paired, and drops the ones memcached would have held back.
+func (s *MemcacheSession) dispatchMeta(req *mcproto.Request) {
+	if req.Kind == mcproto.MetaNoop {
+		s.queueLit(func(dst []byte) []byte { return append(dst, "MN\r\n"...) })
+		return
+	}
+	call := backends.NewCall()
+	line, quiet := mcproto.StripQuiet(req.Line, call.Req)
+	call.Req = append(line, "\r\n"...)
+	if req.Kind == mcproto.MetaSet {
+		call.Req = append(append(call.Req, req.Data...), "\r\n"...)
+	}
+	call.Kind = uint8(req.Kind)
+	s.send(s.m.pool.Owner(req.Keys[0]), call)
+	s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, quiet: quiet})
+}
+
+// Reject implements mcserver.Session.
+func (s *MemcacheSession) Reject(e *mcproto.Error, req *mcproto.Request) {
+	if e.Delete && len(req.Keys) > 0 {
+		// memcached drops the stored value when it refuses a too-large set; so does discoh,
+		// or the client would go on reading the value it meant to replace.
+		call := backends.NewCall()
+		call.Req = append(append(append(call.Req, "delete "...), req.Keys[0]...), "\r\n"...)
+		call.Kind = uint8(mcproto.Delete)
+		s.send(s.m.pool.Owner(req.Keys[0]), call)
+		s.queue = append(s.queue, mcReply{call: call, kind: mcproto.Delete, noreply: true})
+	}
+	s.queueLit(e.AppendReply)
+}
+
+func (s *MemcacheSession) queueLit(add func(dst []byte) []byte) {
+	from := len(s.lit)
+	s.lit = add(s.lit)
+	s.queue = append(s.queue, mcReply{litFrom: from, litTo: len(s.lit)})
+}
+
+// Flush implements mcserver.Session.
+func (s *MemcacheSession) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
+	var err error
+	for i := range s.queue {
+		dst = s.finish(dst, &s.queue[i])
+		s.queue[i] = mcReply{}
+		if len(dst) >= spillBytes && err == nil {
+			err = spill(dst)
+			dst = dst[:0]
+		}
+	}
+	s.queue, s.lit = s.queue[:0], s.lit[:0]
+	return dst, err
+}
+
+func (s *MemcacheSession) finish(dst []byte, rp *mcReply) []byte {
+	switch {
+	case rp.get != nil:
+		return rp.get.finish(s, dst)
+	case rp.fanOut != nil:
+		return rp.fanOut.finish(s, dst, rp.noreply)
+	case rp.call != nil:
+		return s.finishCall(dst, rp)
+	default:
+		return append(dst, s.lit[rp.litFrom:rp.litTo]...)
+	}
+}
+
+func (s *MemcacheSession) finishCall(dst []byte, rp *mcReply) []byte {
+	call := rp.call
+	call.Wait()
+	defer call.Release()
+	switch {
+	case rp.noreply:
+		if call.Err != nil {
+			s.m.Stats.BackendErrors.Add(1)
+		}
+		return dst
+	case call.Err != nil:
+		return s.appendBackendError(dst, call)
+	case rp.quiet && mcproto.QuietSuppressed(rp.kind, call.Reply):
+		return dst
+	case rp.kind.IsRetrieval():
+		s.countHits(call.Reply, rp.keys)
+	}
+	return append(dst, call.Reply...)
+}
+
+// appendBackendError answers as memcached answers a failure of its own, naming the server.
+func (s *MemcacheSession) appendBackendError(dst []byte, call *backends.Call) []byte {
+	s.m.Stats.BackendErrors.Add(1)
+	dst = append(dst, "SERVER_ERROR backend "...)
+	dst = append(dst, call.Server.String()...)
+	dst = append(dst, ": "...)
+	dst = append(dst, oneLine(call.Err.Error())...)
+	return append(dst, "\r\n"...)
+}
+
+// oneLine keeps an error message on one protocol line.
+func oneLine(s string) []byte {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '\r' || c == '\n' {
+			b[i] = ' '
+		}
+	}
+	return b
+}
+
+// Relay implements mcserver.Session; the memcached protocol never hijacks a connection.
+func (s *MemcacheSession) Relay(net.Conn, []byte) error { return nil }
+
+// Close implements mcserver.Session.
+func (s *MemcacheSession) Close() { s.m.Stats.CurrConnections.Add(-1) }

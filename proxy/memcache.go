@@ -1,0 +1,57 @@
+package proxy
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/mcproto"
+	"github.com/discoh/discoh/mcserver"
+)
+
+// memcachedCompatVersion is what VERSION reports: the memcached release whose text protocol
+// discoh speaks, with discoh's name after it (clients read the leading numbers).
+const memcachedCompatVersion = "1.6.18"
+
+// Memcache routes the memcached text-protocol requests of one pool's clients.
+type Memcache struct {
+	Pool    string
+	Listen  string
+	pool    *backends.Pool
+	log     *slog.Logger
+	started time.Time
+
+	lastID atomic.Uint64
+	Stats  MemcacheStats
+}
+
+// MemcacheStats are the counters `stats` reports, named as memcached names them.
+type MemcacheStats struct {
+	CurrConnections  atomic.Int64
+	TotalConnections atomic.Int64
+	CmdGet           atomic.Int64 // keys asked for
+	GetHits          atomic.Int64
+	GetMisses        atomic.Int64
+	CmdSet           atomic.Int64
+	CmdTouch         atomic.Int64
+	BackendErrors    atomic.Int64
+}
+
+// MemcacheFramer frames memcached replies by the request that caused them.
+func MemcacheFramer(buf []byte, kind uint8) (int, error) {
+	return mcproto.ScanResponse(buf, mcproto.Kind(kind))
+}
+
+// NewMemcache returns the router for one memcached pool.
+func NewMemcache(name, listen string, pool *backends.Pool, log *slog.Logger) *Memcache {
+	return &Memcache{Pool: name, Listen: listen, pool: pool, log: log, started: time.Now()}
+}
+
+// NewSession implements mcserver.Handler.
+func (m *Memcache) NewSession(c frontend.Client) mcserver.Session {
+	m.Stats.CurrConnections.Add(1)
+	m.Stats.TotalConnections.Add(1)
+	return &MemcacheSession{m: m, id: m.lastID.Add(1)}
+}
