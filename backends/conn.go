@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +30,12 @@ type conn struct {
 	queue   chan *Call
 	stop    chan struct{} // closed when the connection fails or is closed
 
+	// lastProgress is when the server last showed progress (a reply byte, or the first call
+	// after an idle spell); writingSince is when the write in progress began, 0 when none.
+	// The watchdog reads both: a timer per connection instead of a deadline per request.
+	lastProgress atomic.Int64
+	writingSince atomic.Int64
+
 	mu      sync.Mutex
 	pending []*Call // written, waiting for replies from pending[head]; guarded by mu
 	head    int     // guarded by mu
@@ -44,7 +52,46 @@ func newConn(nc net.Conn, framer Framer, timeout time.Duration) *conn {
 	}
 	go c.writeLoop()
 	go c.readLoop()
+	if timeout > 0 {
+		go c.watchdog()
+	}
 	return c
+}
+
+// watchdog fails the connection when the server has calls outstanding and has shown no progress
+// for the timeout, or a write has been stuck that long: a dead or hung server then costs each
+// client at most one timeout, not a wait without end.
+func (c *conn) watchdog() {
+	tick := time.NewTicker(min(max(c.timeout/4, 5*time.Millisecond), time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case now := <-tick.C:
+			if err := c.overdue(now.UnixNano()); err != nil {
+				c.fail(err)
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) overdue(now int64) error {
+	limit := int64(c.timeout)
+	if ws := c.writingSince.Load(); ws != 0 && now-ws > limit {
+		return fmt.Errorf("%w: write stuck for %v", ErrTimeout, c.timeout)
+	}
+	if c.outstanding() && now-c.lastProgress.Load() > limit {
+		return fmt.Errorf("%w: no reply for %v", ErrTimeout, c.timeout)
+	}
+	return nil
+}
+
+func (c *conn) outstanding() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.head < len(c.pending)
 }
 
 // send queues call for writing. It never blocks past the connection's failure, and a call that
@@ -126,6 +173,11 @@ func (c *conn) writeLoop() {
 			return
 		}
 		buf = append(buf[:0], batch[0].Req...)
+		if len(c.queue) == 0 {
+			// Let the clients that are about to send run first, so one write carries many
+			// requests: a write is a system call, the largest cost per request at low depth.
+			runtime.Gosched()
+		}
 		batch, buf = c.collect(batch, buf)
 		if !c.enqueue(batch) {
 			return
@@ -162,18 +214,17 @@ func (c *conn) enqueue(batch []*Call) bool {
 		}
 		return false
 	}
-	if c.head == len(c.pending) && c.timeout > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+	if c.head == len(c.pending) {
+		c.lastProgress.Store(time.Now().UnixNano())
 	}
 	c.pending = append(c.pending, batch...)
 	return true
 }
 
 func (c *conn) write(buf []byte) error {
-	if c.timeout > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
-	}
+	c.writingSince.Store(time.Now().UnixNano())
 	_, err := c.nc.Write(buf)
+	c.writingSince.Store(0)
 	return wrapNetErr(err)
 }
 
@@ -187,8 +238,8 @@ func (c *conn) readLoop() {
 			return
 		}
 		buf = buf[:len(buf)+n]
+		c.lastProgress.Store(time.Now().UnixNano())
 		consumed, err := c.deliver(buf)
-		c.rearm()
 		if err != nil {
 			c.fail(err)
 			return
@@ -263,18 +314,6 @@ func (c *conn) pop() {
 	c.head++
 	if c.head == len(c.pending) {
 		c.pending, c.head = c.pending[:0], 0
-	}
-}
-
-// rearm gives the server timeout to make progress on its oldest outstanding call, or clears the
-// deadline when nothing is outstanding (an idle connection does not time out).
-func (c *conn) rearm() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.head == len(c.pending) {
-		c.nc.SetReadDeadline(time.Time{})
-	} else if c.timeout > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
 	}
 }
 

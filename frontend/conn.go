@@ -34,6 +34,8 @@ type clientConn struct {
 	out  []byte
 	gone bool // the client hung up while watched
 
+	writingSince atomic.Int64 // when the write in progress began (unix ns), 0 when none
+
 	watchMu  sync.Mutex  // serialises Watch with wake
 	stopping atomic.Bool // a watch is being stopped: its read deadline is not a wake
 }
@@ -195,10 +197,9 @@ func (c *clientConn) write(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if t := c.srv.limits.WriteTimeout; t > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(t))
-	}
+	c.writingSince.Store(time.Now().UnixNano()) // the server's sweeper enforces WriteTimeout
 	_, err := c.nc.Write(b)
+	c.writingSince.Store(0)
 	return err
 }
 

@@ -51,6 +51,13 @@ func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	s.listener = l
 	s.mu.Unlock()
+	if s.closing.Load() {
+		l.Close()
+		return ErrServerClosed
+	}
+	if t := s.limits.WriteTimeout; t > 0 {
+		go s.sweep(t)
+	}
 	var backoff time.Duration
 	for {
 		nc, err := l.Accept()
@@ -86,6 +93,26 @@ func (s *Server) start(nc net.Conn) {
 	s.done.Add(1)
 	s.mu.Unlock()
 	go c.serve()
+}
+
+// sweep closes clients whose write has been stuck longer than timeout: they stopped reading
+// their replies. One ticker for all clients costs less than a deadline on every write.
+func (s *Server) sweep(timeout time.Duration) {
+	tick := time.NewTicker(min(max(timeout/4, 5*time.Millisecond), time.Second))
+	defer tick.Stop()
+	for now := range tick.C {
+		if s.closing.Load() {
+			return
+		}
+		s.mu.Lock()
+		for c := range s.conns {
+			if ws := c.writingSince.Load(); ws != 0 && now.UnixNano()-ws > int64(timeout) {
+				s.log.Warn("closing a client that does not read its replies", "client", c.RemoteAddr(), "write_timeout", timeout)
+				c.nc.Close()
+			}
+		}
+		s.mu.Unlock()
+	}
 }
 
 func (s *Server) forget(c *clientConn) {

@@ -124,7 +124,9 @@ func (s *MemcacheSession) Flush(dst []byte, spill func([]byte) error) ([]byte, e
 	for i := range s.queue {
 		dst = s.finish(dst, &s.queue[i])
 		s.queue[i] = mcReply{}
-		if len(dst) >= spillBytes && err == nil {
+		if err != nil {
+			dst = dst[:0] // the client is gone: finish the calls, keep nothing
+		} else if len(dst) >= spillBytes {
 			err = spill(dst)
 			dst = dst[:0]
 		}

@@ -67,7 +67,9 @@ func (s *Session) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
 	for i := range s.queue {
 		dst = s.capReply(len(dst), s.finish(dst, &s.queue[i]))
 		s.queue[i] = reply{}
-		if len(dst) >= spillBytes && err == nil {
+		if err != nil {
+			dst = dst[:0] // the client is gone: finish the calls, keep nothing
+		} else if len(dst) >= spillBytes {
 			err = spill(dst)
 			dst = dst[:0]
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/discoh/discoh/config"
@@ -18,6 +19,7 @@ import (
 func main() {
 	path := flag.String("config", "config.yaml", "the configuration file")
 	version := flag.Bool("version", false, "print the version and exit")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until discoh stops")
 	flag.Parse()
 	if *version {
 		fmt.Println("discoh", proxy.Version)
@@ -29,12 +31,32 @@ func main() {
 		os.Exit(2)
 	}
 	log := newLogger(cfg.Log)
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "discoh:", err)
+			os.Exit(2)
+		}
+		defer stopProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("discoh stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func newLogger(c config.Log) *slog.Logger {

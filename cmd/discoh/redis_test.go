@@ -492,3 +492,43 @@ func TestShutdownEndsForeverBlockedClients(t *testing.T) {
 		t.Error("BLPOP 0 ended without an error at shutdown; want the connection closed")
 	}
 }
+
+func TestHungServerTimesOut(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := t.Context()
+	c := st.client(t, 2)
+	keys := spreadKeys(t, st, "hung")
+	st.servers[1].Stop()
+	defer st.servers[1].Cont()
+	start := time.Now()
+	err := c.Get(ctx, keys[1]).Err()
+	if err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("GET on a hung server: err = %v; want a timeout naming the server", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("GET on a hung server took %v; want about the pool's 1s timeout", d)
+	}
+	if err := c.Set(ctx, keys[0], "v", 0).Err(); err != nil {
+		t.Errorf("SET on a live server while another hangs: %v", err)
+	}
+}
+
+func TestClientThatStopsReadingIsClosed(t *testing.T) {
+	st := startRedisStack(t, 2, "    client_write_timeout: 300ms")
+	c := st.client(t, 2)
+	c.Options().PoolSize = 1
+	c.Set(t.Context(), "big", strings.Repeat("x", 1<<20), 0)
+	raw := dialRaw(t, st.addr)
+	raw.send(strings.Repeat("GET big\r\n", 60))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info := c.Info(t.Context(), "clients").Val()
+		if strings.Contains(info, "connected_clients:1\r\n") {
+			return // only the INFO client is left
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a client that stopped reading 60 MB of replies is still connected after 10s:\n%s", info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
