@@ -31,7 +31,8 @@ type Call struct {
 	Err    error  // set when no reply came: the server is down, timed out or closed
 	Server *Server
 
-	done chan struct{}
+	done   chan struct{}
+	waited bool // owned by the caller that waits
 }
 
 var callPool = sync.Pool{New: func() any { return &Call{done: make(chan struct{}, 1)} }}
@@ -42,19 +43,28 @@ func NewCall() *Call { return callPool.Get().(*Call) }
 // Release returns c to the pool. c must have completed (Wait returned) or never been sent.
 func (c *Call) Release() {
 	c.Req, c.Reply, c.Err, c.Kind, c.Frames, c.Server = c.Req[:0], c.Reply[:0], nil, 0, 0, nil
+	c.waited = false
 	callPool.Put(c)
 }
 
-// Wait blocks until the call has a reply or an error.
-func (c *Call) Wait() { <-c.done }
+// Wait blocks until the call has a reply or an error. Waiting again returns at once.
+func (c *Call) Wait() {
+	if !c.waited {
+		<-c.done
+		c.waited = true
+	}
+}
 
 func (c *Call) frames() int { return max(c.Frames, 1) }
 
 func (c *Call) complete(reply []byte, err error) {
 	c.Reply = append(c.Reply[:0], reply...)
 	c.Err = err
-	if err != nil && c.Server != nil {
-		c.Server.Failures.Add(1)
+	if c.Server != nil {
+		c.Server.report(err)
+		if err != nil {
+			c.Server.Failures.Add(1)
+		}
 	}
 	c.done <- struct{}{}
 }

@@ -14,33 +14,57 @@ type ServerSpec struct {
 	Weight int
 }
 
-// Pool is a set of servers and the ring that places keys on them.
-type Pool struct {
-	Servers []*Server
-	ring    *ring.Ring
-	hashTag string
-	timeout time.Duration
+// PoolConfig describes a pool: its servers, how keys are placed, and how failures are handled.
+type PoolConfig struct {
+	Name                        string
+	Servers                     []ServerSpec
+	Hash, Distribution, HashTag string // twemproxy's names
+	// Replicas is how many distinct servers hold each key: the ring's next distinct servers.
+	Replicas int
+	// AutoEject moves a down server's keys to the next live server on the ring, as twemproxy's
+	// auto_eject_hosts does; meant for pools with one copy of each key.
+	AutoEject bool
+	Options   Options
+	Failover  *Failover // nil: servers are never marked down and nothing is replayed
 }
 
-// NewPool builds the servers and the ring. hash and distribution take twemproxy's names.
-func NewPool(specs []ServerSpec, hash, distribution, hashTag string, opts *Options) (*Pool, error) {
-	hf, err := ring.Hash(hash)
+// Pool is a set of servers and the ring that places keys on them.
+type Pool struct {
+	Servers   []*Server
+	ring      *ring.Ring
+	hashTag   string
+	timeout   time.Duration
+	replicas  int
+	autoEject bool
+}
+
+// NewPool builds the servers and the ring.
+func NewPool(cfg PoolConfig) (*Pool, error) {
+	hf, err := ring.Hash(cfg.Hash)
 	if err != nil {
 		return nil, err
 	}
-	nodes := make([]ring.Server, len(specs))
-	p := &Pool{Servers: make([]*Server, len(specs)), hashTag: hashTag, timeout: opts.Timeout}
-	for i, sp := range specs {
+	p := &Pool{Servers: make([]*Server, len(cfg.Servers)), hashTag: cfg.HashTag,
+		timeout: cfg.Options.Timeout, replicas: max(cfg.Replicas, 1), autoEject: cfg.AutoEject}
+	nodes := make([]ring.Server, len(cfg.Servers))
+	for i, sp := range cfg.Servers {
 		name := sp.Name
 		if name == "" {
 			name = ring.DefaultName(sp.Addr) // what twemproxy hashes for an unnamed server
 		}
-		p.Servers[i] = NewServer(sp.Addr, name, opts)
+		p.Servers[i] = NewServer(sp.Addr, name, &cfg.Options)
 		nodes[i] = ring.Server{Name: name, Weight: sp.Weight}
 	}
-	p.ring, err = ring.New(distribution, nodes, hf)
-	if err != nil {
+	if p.ring, err = ring.New(cfg.Distribution, nodes, hf); err != nil {
 		return nil, fmt.Errorf("backends: %w", err)
+	}
+	if cfg.Failover != nil {
+		for _, s := range p.Servers {
+			if err := s.guard(cfg.Failover, cfg.Name); err != nil {
+				p.Close()
+				return nil, err
+			}
+		}
 	}
 	return p, nil
 }
@@ -50,12 +74,83 @@ func (p *Pool) Owner(key []byte) int {
 	return p.ring.Owner(ring.HashTag(key, p.hashTag))
 }
 
+// Replicas is how many servers hold each key.
+func (p *Pool) Replicas() int { return p.replicas }
+
+// ReadTargets appends the servers to read key from, best first: its live copies in ring order
+// and, in an auto-eject pool whose copies are all down, the next live server on the ring. Empty
+// means every server that could hold the key is down.
+func (p *Pool) ReadTargets(key []byte, dst []int) []int {
+	start := len(dst)
+	dst = p.ring.Owners(ring.HashTag(key, p.hashTag), p.replicas, dst)
+	live := dst[:start]
+	for _, i := range dst[start:] {
+		if p.Servers[i].Up() {
+			live = append(live, i)
+		}
+	}
+	if len(live) == start && p.autoEject {
+		return p.substitute(key, live)
+	}
+	return live
+}
+
+// WriteTargets appends the servers a write of key goes to: every live copy. A copy that is down
+// misses the write and will have key deleted before it serves reads again. In an auto-eject
+// pool whose copies are all down, the write goes to the next live server on the ring.
+func (p *Pool) WriteTargets(key []byte, dst []int) []int {
+	start := len(dst)
+	dst = p.ring.Owners(ring.HashTag(key, p.hashTag), p.replicas, dst)
+	live := dst[:start]
+	for _, i := range dst[start:] {
+		if s := p.Servers[i]; s.Up() || !s.Missed(key, nil) {
+			live = append(live, i)
+		}
+	}
+	if len(live) == start && p.autoEject {
+		return p.substitute(key, live)
+	}
+	return live
+}
+
+// substitute appends the first live server on the ring after key's point.
+func (p *Pool) substitute(key []byte, dst []int) []int {
+	var all [64]int
+	for _, i := range p.ring.Owners(ring.HashTag(key, p.hashTag), len(p.Servers), all[:0]) {
+		if p.Servers[i].Up() {
+			return append(dst, i)
+		}
+	}
+	return dst
+}
+
 // Timeout is the pool's connect, read and write timeout.
 func (p *Pool) Timeout() time.Duration { return p.timeout }
 
 // Close closes every server's connections.
 func (p *Pool) Close() {
 	for _, s := range p.Servers {
-		s.Close()
+		if s != nil {
+			s.Close()
+		}
 	}
+}
+
+// SameCopies reports whether every key is held by the same servers, so a command on all of
+// them can run on each copy whole.
+func (p *Pool) SameCopies(keys [][]byte) bool {
+	var first, other [8]int
+	want := p.ring.Owners(ring.HashTag(keys[0], p.hashTag), p.replicas, first[:0])
+	for _, k := range keys[1:] {
+		got := p.ring.Owners(ring.HashTag(k, p.hashTag), p.replicas, other[:0])
+		if len(got) != len(want) {
+			return false
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -1,11 +1,15 @@
 package backends
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/discoh/discoh/backends/health"
+	"github.com/discoh/discoh/backends/replay"
 )
 
 // Lanes separate connections by the protocol spoken on them, so a reply's bytes can go to the
@@ -37,6 +41,12 @@ type Server struct {
 	opts *Options
 
 	slots [lanes][]slot
+
+	// With failover (see guard): health decides whether the server takes calls, queue keeps the
+	// invalidations it missed while it did not, proto says how to probe and replay.
+	health *health.Tracker
+	queue  *replay.Queue
+	proto  *Protocol
 
 	Requests atomic.Int64 // calls sent
 	Failures atomic.Int64 // calls that ended in an error
@@ -73,6 +83,10 @@ func (s *Server) String() string {
 func (s *Server) Send(call *Call, lane int, pick uint64) {
 	call.Server = s
 	s.Requests.Add(1)
+	if !s.Up() {
+		call.complete(nil, s.downError())
+		return
+	}
 	slots := s.slots[lane]
 	c, err := s.connFor(&slots[pick%uint64(len(slots))], lane)
 	if err != nil {
@@ -134,6 +148,44 @@ func (s *Server) dial(lane int) (*conn, error) {
 	return newConn(nc, s.opts.Framer, s.opts.Timeout), nil
 }
 
+// errFastFail marks the errors of calls refused because the server is marked down; they say
+// nothing new about its health.
+var errFastFail = errors.New("marked down")
+
+func (s *Server) downError() error {
+	st := s.health.Stats()
+	return fmt.Errorf("%w: %w after %d failures (last: %v); next probe at %s", ErrDown, errFastFail,
+		st.Failures, st.LastErr, st.NextProbe.Format(time.TimeOnly))
+}
+
+// report tells the health tracker how a call ended.
+func (s *Server) report(err error) {
+	switch {
+	case s.health == nil:
+	case err == nil:
+		s.health.Success()
+	case !errors.Is(err, errFastFail):
+		s.health.Failure(err)
+	}
+}
+
+// Health describes the server for INFO and stats: up, down or returning, and its failures.
+func (s *Server) Health() (state string, failures, downs int64) {
+	if s.health == nil {
+		return "up", 0, 0
+	}
+	st := s.health.Stats()
+	return st.State.String(), st.Failures, st.Downs
+}
+
+// ReplayQueue is the number of missed invalidations waiting for the server's return.
+func (s *Server) ReplayQueue() int {
+	if s.queue == nil {
+		return 0
+	}
+	return s.queue.Len()
+}
+
 // DialRaw opens a connection of its own to the server, handshake done, for a caller that uses it
 // alone: a transaction, a blocking command, a subscriber.
 func (s *Server) DialRaw(lane int) (net.Conn, error) {
@@ -171,6 +223,7 @@ func (s *Server) Connected() bool {
 
 // Close closes the server's connections; calls in flight end with ErrClosed.
 func (s *Server) Close() {
+	s.closeGuard()
 	for lane := range s.slots {
 		for i := range s.slots[lane] {
 			sl := &s.slots[lane][i]

@@ -47,7 +47,8 @@ type Pool struct {
 	ServerConnections int // server_connections, per server
 	Embedded          bool
 	Servers           []Server
-	Replicas          int // copies of each key, on distinct servers
+	Replicas          int    // copies of each key, on distinct servers
+	DataDir           string // data_dir: where missed invalidations are kept; "" = a temp dir
 
 	Backlog            int
 	Preconnect         bool

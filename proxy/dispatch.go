@@ -89,23 +89,73 @@ func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
 	}
 }
 
-// routeKeys forwards a command whose keys all live on one server, or splits the commands that
-// can be split.
+// routeKeys forwards a command whose keys all live on the same servers to a live copy (a read)
+// or to every live copy (a write), or splits the commands that can be split.
 func (s *Session) routeKeys(cmd *commands.Command, args [][]byte, raw []byte, keys []int) {
-	owner, same := s.owner(args, keys)
-	if same {
-		s.forward(owner, raw, args)
+	if !s.sameCopies(args, keys) {
+		s.routeSplit(cmd, args, keys)
 		return
 	}
-	if sp, width := splitter(cmd.Name); sp != nil {
-		if (len(args)-1)%width != 0 {
-			s.queueError(wrongArity(args[0]))
-			return
-		}
+	write := cmd.Flags&commands.Write != 0
+	targets := s.targets(args[keys[0]], write)
+	switch {
+	case write && len(targets) > 1:
+		s.forwardCopies(targets, raw, args)
+	default:
+		call := s.newCall(raw, args)
+		s.send(targets[0], call)
+		s.queue = append(s.queue, reply{call: call, read: !write, write: write})
+	}
+}
+
+func (s *Session) routeSplit(cmd *commands.Command, args [][]byte, keys []int) {
+	sp, width := splitter(cmd.Name)
+	switch {
+	case sp == nil:
+		s.queueError(errCrossSlot)
+	case (len(args)-1)%width != 0:
+		s.queueError(wrongArity(args[0]))
+	default:
 		s.queue = append(s.queue, reply{split: sp(s, args, keys)})
-		return
 	}
-	s.queueError(errCrossSlot)
+}
+
+// targets returns the live servers for key: all live copies for a write, the best first for a
+// read. The slice is the session's scratch, valid until the next call.
+func (s *Session) targets(key []byte, write bool) []int {
+	s.scratch = targets(s.r.pool, key, write, s.scratch[:0])
+	return s.scratch
+}
+
+// targets appends the live servers for key, or, when none is live, the key's primary: a call
+// to it fails fast with an error that names the server and why it is down.
+func targets(p *backends.Pool, key []byte, write bool, dst []int) []int {
+	start := len(dst)
+	if write {
+		dst = p.WriteTargets(key, dst)
+	} else {
+		dst = p.ReadTargets(key, dst)
+	}
+	if len(dst) == start {
+		dst = append(dst, p.Owner(key))
+	}
+	return dst
+}
+
+// sameCopies reports whether the keys at positions keys all live on the same servers.
+func (s *Session) sameCopies(args [][]byte, keys []int) bool {
+	if len(keys) == 1 {
+		return true
+	}
+	if s.r.pool.Replicas() == 1 {
+		_, same := s.owner(args, keys)
+		return same
+	}
+	list := make([][]byte, len(keys))
+	for i, k := range keys {
+		list[i] = args[k]
+	}
+	return s.r.pool.SameCopies(list)
 }
 
 // owner returns the server owning the keys at positions keys, and whether they all share it.

@@ -74,13 +74,16 @@ func (r *Redis) infoStats(b *strings.Builder) {
 	fmt.Fprintf(b, "total_commands_processed:%d\r\n", r.Stats.Commands.Load())
 	fmt.Fprintf(b, "total_error_replies:%d\r\n", r.Stats.Errors.Load())
 	fmt.Fprintf(b, "backend_errors:%d\r\n", r.Stats.Backend.Load())
+	fmt.Fprintf(b, "warm_copies:%d\r\n", r.Stats.WarmCopies.Load())
 }
 
-// infoServers lists each server as server<i>:name=...,addr=...,state=...,requests=...,failures=...
+// infoServers lists each server as server<i>:name=...,addr=...,health=...,connected=...,
+// requests=...,failures=...,downs=...,replay_queue=...
 func (r *Redis) infoServers(b *strings.Builder) {
+	fmt.Fprintf(b, "replicas:%d\r\n", r.pool.Replicas())
 	for i, sv := range r.pool.Servers {
-		state := serverState(sv)
-		fmt.Fprintf(b, "server%d:name=%s,addr=%s,state=%s,requests=%d,failures=%d\r\n",
-			i, sv.Name, sv.Addr, state, sv.Requests.Load(), sv.Failures.Load())
+		health, _, downs := sv.Health()
+		fmt.Fprintf(b, "server%d:name=%s,addr=%s,health=%s,connected=%v,requests=%d,failures=%d,downs=%d,replay_queue=%d\r\n",
+			i, sv.Name, sv.Addr, health, sv.Connected(), sv.Requests.Load(), sv.Failures.Load(), downs, sv.ReplayQueue())
 	}
 }

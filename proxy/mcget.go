@@ -27,7 +27,7 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 	if len(servers) == 1 {
 		call := s.getCall(req, req.Keys)
 		s.send(servers[0], call)
-		s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, keys: len(req.Keys)})
+		s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, keys: len(req.Keys), read: true})
 		return
 	}
 	g := &mcGet{order: make([]int, len(req.Keys))}
@@ -49,11 +49,11 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 	s.queue = append(s.queue, mcReply{get: g, kind: req.Kind})
 }
 
-// owners returns each key's server and the distinct servers in first-seen order.
+// owners returns each key's best live server and the distinct servers in first-seen order.
 func (s *MemcacheSession) owners(keys [][]byte) (owners, servers []int) {
 	owners = make([]int, len(keys))
 	for i, key := range keys {
-		owners[i] = s.m.pool.Owner(key)
+		owners[i] = s.targets(key, false)[0]
 		if indexOf(servers, owners[i]) < 0 {
 			servers = append(servers, owners[i])
 		}

@@ -98,21 +98,18 @@ func (m *Memcache) appendStats(dst []byte) []byte {
 	stat("get_hits", m.Stats.GetHits.Load())
 	stat("get_misses", m.Stats.GetMisses.Load())
 	stat("backend_errors", m.Stats.BackendErrors.Load())
+	stat("replicas", m.pool.Replicas())
 	for i, sv := range m.pool.Servers {
 		prefix := "server" + strconv.Itoa(i) + "_"
+		health, _, downs := sv.Health()
 		stat(prefix+"name", sv.Name)
 		stat(prefix+"addr", sv.Addr)
-		stat(prefix+"state", serverState(sv))
+		stat(prefix+"health", health)
+		stat(prefix+"connected", sv.Connected())
 		stat(prefix+"requests", sv.Requests.Load())
 		stat(prefix+"failures", sv.Failures.Load())
+		stat(prefix+"downs", downs)
+		stat(prefix+"replay_queue", sv.ReplayQueue())
 	}
 	return append(dst, "END\r\n"...)
-}
-
-// serverState is how INFO and stats describe a server.
-func serverState(sv *backends.Server) string {
-	if sv.Connected() {
-		return "connected"
-	}
-	return "idle"
 }

@@ -15,20 +15,23 @@ type MemcacheSession struct {
 	m  *Memcache
 	id uint64
 
-	queue []mcReply
-	lit   []byte
+	queue   []mcReply
+	lit     []byte
+	scratch []int // scratch for server lists
 }
 
 // mcReply is one queued reply: literal bytes, one call's reply, or a multi-get's merge.
 type mcReply struct {
 	litFrom, litTo int
 	call           *backends.Call
+	copies         []*backends.Call // a write sent to every live copy of its key
 	get            *mcGet
 	fanOut         *mcFanOut
 	kind           mcproto.Kind
 	keys           int  // a get's number of keys, for the hit counters
 	noreply        bool // the client asked for no reply: wait for the server, send nothing
 	quiet          bool // a meta command with q: send only what memcached would send
+	read, write    bool // a keyed read (may fail over) or write (a failure is a missed write)
 }
 
 // Dispatch implements mcserver.Session.
@@ -69,11 +72,31 @@ func (s *MemcacheSession) forwardKey(req *mcproto.Request, encoded []byte) {
 	if req.Kind == mcproto.Touch {
 		s.m.Stats.CmdTouch.Add(1)
 	}
-	call := backends.NewCall()
-	call.Req = append(call.Req, encoded...)
-	call.Kind = uint8(req.Kind)
-	s.send(s.m.pool.Owner(req.Keys[0]), call)
-	s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, noreply: req.Noreply})
+	s.forward(req, encoded, req.Noreply, false)
+}
+
+// forward sends an encoded single-key request: a write to every live copy of the key, a read to
+// its best live copy.
+func (s *MemcacheSession) forward(req *mcproto.Request, encoded []byte, noreply, quiet bool) {
+	write := req.Kind != mcproto.MetaGet && req.Kind != mcproto.MetaDebug
+	targets := s.targets(req.Keys[0], write)
+	rp := mcReply{kind: req.Kind, noreply: noreply, quiet: quiet, read: !write, write: write}
+	for _, t := range targets {
+		call := backends.NewCall()
+		call.Req, call.Kind = append(call.Req, encoded...), uint8(req.Kind)
+		s.send(t, call)
+		rp.copies = append(rp.copies, call)
+	}
+	if len(rp.copies) == 1 {
+		rp.call, rp.copies = rp.copies[0], nil
+	}
+	s.queue = append(s.queue, rp)
+}
+
+// targets returns the key's live servers: all copies for a write, the best first for a read.
+func (s *MemcacheSession) targets(key []byte, write bool) []int {
+	s.scratch = targets(s.m.pool, key, write, s.scratch[:0])
+	return s.scratch
 }
 
 func (s *MemcacheSession) send(server int, call *backends.Call) {
@@ -87,15 +110,12 @@ func (s *MemcacheSession) dispatchMeta(req *mcproto.Request) {
 		s.queueLit(func(dst []byte) []byte { return append(dst, "MN\r\n"...) })
 		return
 	}
-	call := backends.NewCall()
-	line, quiet := mcproto.StripQuiet(req.Line, call.Req)
-	call.Req = append(line, "\r\n"...)
+	line, quiet := mcproto.StripQuiet(req.Line, nil)
+	encoded := append(line, "\r\n"...)
 	if req.Kind == mcproto.MetaSet {
-		call.Req = append(append(call.Req, req.Data...), "\r\n"...)
+		encoded = append(append(encoded, req.Data...), "\r\n"...)
 	}
-	call.Kind = uint8(req.Kind)
-	s.send(s.m.pool.Owner(req.Keys[0]), call)
-	s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, quiet: quiet})
+	s.forward(req, encoded, false, quiet)
 }
 
 // Reject implements mcserver.Session.
@@ -103,11 +123,8 @@ func (s *MemcacheSession) Reject(e *mcproto.Error, req *mcproto.Request) {
 	if e.Delete && len(req.Keys) > 0 {
 		// memcached drops the stored value when it refuses a too-large set; so does discoh,
 		// or the client would go on reading the value it meant to replace.
-		call := backends.NewCall()
-		call.Req = append(append(append(call.Req, "delete "...), req.Keys[0]...), "\r\n"...)
-		call.Kind = uint8(mcproto.Delete)
-		s.send(s.m.pool.Owner(req.Keys[0]), call)
-		s.queue = append(s.queue, mcReply{call: call, kind: mcproto.Delete, noreply: true})
+		del := &mcproto.Request{Kind: mcproto.Delete, Keys: req.Keys[:1]}
+		s.forward(del, keyCommand(del), true, false)
 	}
 	s.queueLit(e.AppendReply)
 }
@@ -141,6 +158,9 @@ func (s *MemcacheSession) finish(dst []byte, rp *mcReply) []byte {
 		return rp.get.finish(s, dst)
 	case rp.fanOut != nil:
 		return rp.fanOut.finish(s, dst, rp.noreply)
+	case rp.copies != nil:
+		rp.call = s.firstCopy(rp.copies)
+		return s.finishCall(dst, rp)
 	case rp.call != nil:
 		return s.finishCall(dst, rp)
 	default:
@@ -151,6 +171,11 @@ func (s *MemcacheSession) finish(dst []byte, rp *mcReply) []byte {
 func (s *MemcacheSession) finishCall(dst []byte, rp *mcReply) []byte {
 	call := rp.call
 	call.Wait()
+	if call.Err != nil && rp.read {
+		call = s.failover(call)
+	} else if call.Err != nil && rp.write {
+		missed(call)
+	}
 	defer call.Release()
 	switch {
 	case rp.noreply:

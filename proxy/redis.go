@@ -41,6 +41,7 @@ type Stats struct {
 	Commands    atomic.Int64 // requests dispatched
 	Errors      atomic.Int64 // error replies sent, of any cause
 	Backend     atomic.Int64 // requests that failed on a server (down, timeout)
+	WarmCopies  atomic.Int64 // values copied from a partner to a copy that missed them
 }
 
 // NewRedis returns the router for one pool.

@@ -16,9 +16,10 @@ type Session struct {
 	lane   int    // backends.LaneRESP2 or LaneRESP3, set by HELLO
 	name   string // CLIENT SETNAME
 
-	queue []reply // replies of the batch being dispatched, in request order
-	lit   []byte  // the bytes of literal replies in queue
-	keys  []int   // scratch for key positions
+	queue   []reply // replies of the batch being dispatched, in request order
+	lit     []byte  // the bytes of literal replies in queue
+	keys    []int   // scratch for key positions
+	scratch []int   // scratch for server lists
 
 	tx       *txn                                  // between MULTI and EXEC/DISCARD
 	pins     map[int]*backends.Pinned              // the session's own connections, from WATCH on
@@ -31,10 +32,12 @@ type Session struct {
 type reply struct {
 	litFrom, litTo int
 	call           *backends.Call
+	copies         []*backends.Call // a write sent to every live copy of its key
 	split          *split
 	blocking       bool // wait watching the client, who may hang up
 	lastFrame      bool // pass through only the last of the call's frames (EXEC)
 	silent         bool // wait for the reply but send the client nothing
+	read, write    bool // a keyed read (may fail over) or write (a failure is a missed write)
 }
 
 func (s *Session) resp3() bool { return s.lane == backends.LaneRESP3 }
@@ -96,6 +99,8 @@ const spillBytes = frontend.SpillBytes
 // finish waits for one reply and appends it to dst.
 func (s *Session) finish(dst []byte, rp *reply) []byte {
 	switch {
+	case rp.copies != nil:
+		return s.finishCopies(dst, rp.copies)
 	case rp.call != nil:
 		return s.finishCall(dst, rp)
 	case rp.split != nil:
@@ -114,6 +119,11 @@ func (s *Session) finishCall(dst []byte, rp *reply) []byte {
 	} else {
 		call.Wait()
 	}
+	if call.Err != nil {
+		call = s.afterFailure(call, rp)
+	} else if rp.read && s.r.pool.Replicas() > 1 && isNull(call.Reply) {
+		call = s.warm(call)
+	}
 	defer call.Release()
 	switch {
 	case rp.silent:
@@ -126,11 +136,30 @@ func (s *Session) finishCall(dst []byte, rp *reply) []byte {
 	return append(dst, call.Reply...)
 }
 
+// afterFailure handles a call that got no reply: a read is retried on the key's next live copy;
+// a write's key is recorded as missed by the failed server, which is then kept from serving
+// reads until the key is deleted on it.
+func (s *Session) afterFailure(call *backends.Call, rp *reply) *backends.Call {
+	switch {
+	case rp.read:
+		return s.failover(call)
+	case rp.write:
+		for _, key := range keysOf(call.Req) {
+			call.Server.Missed(key, call.Err)
+		}
+	}
+	return call
+}
+
 // appendBackendError says which server failed and why, in the client's reply.
 func (s *Session) appendBackendError(dst []byte, call *backends.Call) []byte {
 	s.r.Stats.Errors.Add(1)
 	s.r.Stats.Backend.Add(1)
 	return resp.AppendError(dst, "ERR backend "+call.Server.String()+": "+call.Err.Error())
+}
+
+func isNull(reply []byte) bool {
+	return string(reply) == "$-1\r\n" || string(reply) == "_\r\n"
 }
 
 // lastFrame returns the last reply in a run of complete replies.

@@ -9,9 +9,11 @@ import (
 
 // split is a multi-key command cut into one call per server, and how to merge the replies.
 type split struct {
-	calls []*backends.Call
-	merge func(s *Session, sp *split, replies [][]byte, dst []byte) []byte
-	order []int // MGET: for each key in the client's order, the index of its call
+	calls  []*backends.Call
+	copies []*backends.Call // a write's other copies: waited for, not merged
+	write  bool             // a failed part's keys are missed writes
+	merge  func(s *Session, sp *split, replies [][]byte, dst []byte) []byte
+	order  []int // MGET: for each key in the client's order, the index of its call
 }
 
 // splitter returns how to split a command across servers and how many arguments travel with
@@ -20,43 +22,61 @@ func splitter(name string) (func(s *Session, args [][]byte, keys []int) *split, 
 	switch name {
 	case "mget":
 		return func(s *Session, args [][]byte, keys []int) *split {
-			return s.splitKeys(args, keys, 1, mergeMGet)
+			return s.splitKeys(args, keys, 1, false, mergeMGet)
 		}, 1
 	case "del", "unlink", "exists", "touch":
 		return func(s *Session, args [][]byte, keys []int) *split {
-			return s.splitKeys(args, keys, 1, mergeSum)
+			return s.splitKeys(args, keys, 1, name != "exists", mergeSum)
 		}, 1
 	case "mset":
 		return func(s *Session, args [][]byte, keys []int) *split {
-			return s.splitKeys(args, keys, 2, mergeOK)
+			return s.splitKeys(args, keys, 2, true, mergeOK)
 		}, 2
 	}
 	return nil, 0
 }
 
 // splitKeys builds one call per server holding some of the keys. Each key travels with the
-// width-1 arguments that follow it (MSET's values), and keeps its relative order.
-func (s *Session) splitKeys(args [][]byte, keys []int, width int, merge func(*Session, *split, [][]byte, []byte) []byte) *split {
-	sp := &split{merge: merge, order: make([]int, len(keys))}
-	byServer := make(map[int][][]byte)
-	var servers []int
+// width-1 arguments that follow it (MSET's values), and keeps its relative order. A key goes to
+// its best live copy; a write also goes to its other live copies, whose replies are not merged.
+func (s *Session) splitKeys(args [][]byte, keys []int, width int, write bool, merge func(*Session, *split, [][]byte, []byte) []byte) *split {
+	sp := &split{merge: merge, order: make([]int, len(keys)), write: write}
+	parts := map[int][][]byte{}    // the merged calls' arguments, by server
+	copies := map[int][][]byte{}   // the other copies' arguments, by server
+	var servers, copyServers []int // in first-seen order
 	for i, k := range keys {
-		owner := s.r.pool.Owner(args[k])
-		part, seen := byServer[owner]
-		if !seen {
-			servers = append(servers, owner)
-			part = append(part, args[0])
+		targets := s.targets(args[k], write)
+		servers = addPart(parts, servers, targets[0], args[0], args[k:k+width])
+		sp.order[i] = indexOf(servers, targets[0])
+		for _, t := range targets[1:] {
+			copyServers = addPart(copies, copyServers, t, args[0], args[k:k+width])
 		}
-		byServer[owner] = append(part, args[k:k+width]...)
-		sp.order[i] = indexOf(servers, owner)
 	}
-	for _, owner := range servers {
-		call := backends.NewCall()
-		call.Req = resp.AppendCommand(call.Req, byServer[owner]...)
-		s.send(owner, call)
-		sp.calls = append(sp.calls, call)
-	}
+	sp.calls = s.sendParts(parts, servers)
+	sp.copies = s.sendParts(copies, copyServers)
 	return sp
+}
+
+// addPart adds one key's arguments to server's part, starting the part with the command name.
+func addPart(parts map[int][][]byte, servers []int, server int, name []byte, kv [][]byte) []int {
+	part, seen := parts[server]
+	if !seen {
+		servers = append(servers, server)
+		part = append(part, name)
+	}
+	parts[server] = append(part, kv...)
+	return servers
+}
+
+func (s *Session) sendParts(parts map[int][][]byte, servers []int) []*backends.Call {
+	calls := make([]*backends.Call, 0, len(servers))
+	for _, server := range servers {
+		call := backends.NewCall()
+		call.Req = resp.AppendCommand(call.Req, parts[server]...)
+		s.send(server, call)
+		calls = append(calls, call)
+	}
+	return calls
 }
 
 func indexOf(list []int, v int) int {
@@ -71,6 +91,11 @@ func indexOf(list []int, v int) int {
 // finish waits for every call, then merges. Any failed call or error reply fails the whole
 // command: a partial answer would look like a wrong one.
 func (sp *split) finish(s *Session, dst []byte) []byte {
+	defer sp.release()
+	waitCopies(sp.copies)
+	if sp.write {
+		waitCopies(sp.calls)
+	}
 	replies := make([][]byte, len(sp.calls))
 	var failed *backends.Call
 	for i, call := range sp.calls {
@@ -80,11 +105,6 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 			failed = call
 		}
 	}
-	defer func() {
-		for _, call := range sp.calls {
-			call.Release()
-		}
-	}()
 	if failed != nil {
 		return s.appendBackendError(dst, failed)
 	}
@@ -95,6 +115,27 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 		}
 	}
 	return sp.merge(s, sp, replies, dst)
+}
+
+// waitCopies waits for a write's other copies and records the keys a failed one missed.
+func waitCopies(copies []*backends.Call) {
+	for _, call := range copies {
+		call.Wait()
+		if call.Err != nil {
+			for _, key := range keysOf(call.Req) {
+				call.Server.Missed(key, call.Err)
+			}
+		}
+	}
+}
+
+func (sp *split) release() {
+	for _, call := range sp.calls {
+		call.Release()
+	}
+	for _, call := range sp.copies {
+		call.Release()
+	}
 }
 
 // mergeMGet puts each server's values back in the client's key order.

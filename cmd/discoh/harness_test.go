@@ -57,10 +57,11 @@ func startStack(t *testing.T, isRedis bool, n int, extra string) *stack {
     distribution: ketama
     hash_tag: "{}"
     timeout: 1s
+    data_dir: %s
 %s
     servers:
 %s
-`, st.addr, isRedis, extra, strings.Join(servers, "\n"))
+`, st.addr, isRedis, t.TempDir(), extra, strings.Join(servers, "\n"))
 	st.stop = startDiscoh(t, yaml, st.addr)
 	return st
 }

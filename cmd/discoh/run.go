@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/backends/health"
 	"github.com/discoh/discoh/config"
 	"github.com/discoh/discoh/embedded"
 	"github.com/discoh/discoh/frontend"
@@ -66,7 +69,10 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error) (*frontend.
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, err := backends.NewPool(specs, pc.Hash, pc.Distribution, pc.HashTag, backendOptions(pc))
+	pool, err := backends.NewPool(backends.PoolConfig{
+		Name: pc.Name, Servers: specs, Hash: pc.Hash, Distribution: pc.Distribution, HashTag: pc.HashTag,
+		Replicas: pc.Replicas, AutoEject: pc.AutoEjectHosts, Options: backendOptions(pc), Failover: failover(pc),
+	})
 	if err != nil {
 		stopEmbedded()
 		return nil, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
@@ -94,12 +100,8 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error) (*frontend.
 func warnIgnored(pc *config.Pool, log *slog.Logger) {
 	d := config.DefaultPool(pc.Name)
 	ignored := map[string]bool{
-		"replicas":             pc.Replicas != d.Replicas,
-		"auto_eject_hosts":     pc.AutoEjectHosts,
-		"server_failure_limit": pc.ServerFailureLimit != d.ServerFailureLimit,
-		"server_retry_timeout": pc.ServerRetryTimeout != d.ServerRetryTimeout,
-		"preconnect":           pc.Preconnect,
-		"backlog":              pc.Backlog != d.Backlog,
+		"preconnect": pc.Preconnect,
+		"backlog":    pc.Backlog != d.Backlog,
 	}
 	for key, set := range ignored {
 		if set {
@@ -115,14 +117,34 @@ func protocol(pc *config.Pool) string {
 	return "memcached"
 }
 
-func backendOptions(pc *config.Pool) *backends.Options {
-	opts := &backends.Options{Timeout: pc.Timeout, Conns: pc.ServerConnections}
+func backendOptions(pc *config.Pool) backends.Options {
+	opts := backends.Options{Timeout: pc.Timeout, Conns: pc.ServerConnections}
 	if pc.Redis {
 		opts.Framer, opts.Handshake = backends.RedisFramer, backends.RedisHandshake(pc.RedisAuth)
 	} else {
 		opts.Framer = proxy.MemcacheFramer
 	}
 	return opts
+}
+
+// failover sets up health tracking and the replay of missed invalidations, with twemproxy's
+// server_failure_limit and server_retry_timeout.
+func failover(pc *config.Pool) *backends.Failover {
+	if pc.Embedded {
+		return nil // in-process servers live and die with discoh
+	}
+	h := health.DefaultConfig()
+	h.FailureLimit, h.RetryTimeout = pc.ServerFailureLimit, pc.ServerRetryTimeout
+	h.MaxBackoff = max(h.MaxBackoff, h.RetryTimeout)
+	dir := pc.DataDir
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "discoh")
+	}
+	proto := proxy.RedisProtocol()
+	if !pc.Redis {
+		proto = proxy.MemcacheProtocol()
+	}
+	return &backends.Failover{Health: h, DataDir: dir, ReplayLimit: backends.DefaultReplayLimit, Protocol: proto}
 }
 
 // frontendFor builds the pool's client-facing server for its protocol.

@@ -1,0 +1,130 @@
+package backends
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/discoh/discoh/backends/health"
+	"github.com/discoh/discoh/backends/replay"
+)
+
+// Request is an encoded request and its framing kind.
+type Request struct {
+	Bytes []byte
+	Kind  uint8
+}
+
+// Protocol holds what the failover machinery must say to a server in its own protocol.
+type Protocol struct {
+	Ping   Request                  // a harmless request: probes a server that was down
+	Flush  Request                  // empties a server whose missed invalidations were lost
+	Delete func(key []byte) Request // replays one missed invalidation
+	OK     func(reply []byte) bool  // whether a reply to Ping, Flush or Delete is a success
+}
+
+// Failover configures health tracking and the replay of missed invalidations for a pool.
+type Failover struct {
+	Health      health.Config
+	DataDir     string // where each server's queue of missed invalidations is kept
+	ReplayLimit int    // keys kept per server before the queue overflows into a flush
+	Protocol    Protocol
+}
+
+// DefaultReplayLimit bounds a down server's queue of missed invalidations: enough for minutes
+// of deletes at a busy site, small enough to replay in seconds; beyond it a flush is cheaper.
+const DefaultReplayLimit = 100_000
+
+// guard gives a server its health tracker and replay queue. A server whose queue holds keys at
+// start missed invalidations before a restart of discoh: it serves no reads until they are
+// replayed.
+func (s *Server) guard(f *Failover, pool string) error {
+	q, err := replay.Open(filepath.Join(f.DataDir, pool), s.Name, max(f.ReplayLimit, 1))
+	if err != nil {
+		return fmt.Errorf("backends: replay queue of %s: %w", s, err)
+	}
+	s.queue, s.proto = q, &f.Protocol
+	s.health = health.New(f.Health, s.probe)
+	s.health.OnReturn(s.catchUp)
+	if q.Len() > 0 || q.Overflowed() {
+		s.health.Eject(errors.New("missed invalidations from before a restart"))
+	}
+	return nil
+}
+
+// Up reports whether the server takes calls. Without failover every server is up.
+func (s *Server) Up() bool { return s.health == nil || s.health.Up() }
+
+// Missed records that the server did not get a write of key, because it is down or the write
+// failed, so the key is deleted on it before it serves reads again. It reports false when the
+// server has just caught up and must be sent the write itself.
+func (s *Server) Missed(key []byte, cause error) bool {
+	if s.queue == nil {
+		return true
+	}
+	if cause == nil || errors.Is(cause, errFastFail) {
+		err := s.queue.Defer(key)
+		return !errors.Is(err, replay.ErrSealed)
+	}
+	s.health.Eject(cause) // first: no reads until the key is replayed
+	s.queue.Add(key)
+	return true
+}
+
+// probe checks a down server with a harmless request on a connection of its own.
+func (s *Server) probe(ctx context.Context) error {
+	return s.do(ctx, s.proto.Ping)
+}
+
+// catchUp runs before a returning server is marked up: it deletes every key the server missed,
+// or flushes it when the queue overflowed or was damaged.
+func (s *Server) catchUp(ctx context.Context) error {
+	if s.queue.Overflowed() {
+		if err := s.queue.Reset(func() error { return s.do(ctx, s.proto.Flush) }); err != nil {
+			return err
+		}
+	}
+	return s.queue.Drain(func(keys [][]byte) error {
+		for _, key := range keys {
+			if err := s.do(ctx, s.proto.Delete(key)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// do sends one request on a fresh connection, whatever the server's health, and checks the reply.
+func (s *Server) do(ctx context.Context, req Request) error {
+	nc, err := s.DialRaw(LaneRESP2)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if d, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(d)
+	}
+	c := newConn(nc, s.opts.Framer, s.opts.Timeout)
+	defer c.close()
+	call := NewCall()
+	defer call.Release()
+	call.Req, call.Kind = append(call.Req, req.Bytes...), req.Kind
+	c.send(call)
+	call.Wait()
+	switch {
+	case call.Err != nil:
+		return call.Err
+	case !s.proto.OK(call.Reply):
+		return fmt.Errorf("backends: %s answered %q", s, call.Reply)
+	}
+	return nil
+}
+
+// closeGuard stops the tracker and closes the queue.
+func (s *Server) closeGuard() {
+	if s.health != nil {
+		s.health.Close()
+		s.queue.Close()
+	}
+}

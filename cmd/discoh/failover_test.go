@@ -1,0 +1,217 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/discoh/discoh/internal/faultproxy"
+	"github.com/discoh/discoh/internal/testproc"
+)
+
+// replicated is the pool YAML of the failover tests: two copies of each key, a server marked
+// down at its first failure and probed every 100ms.
+const replicated = "    replicas: 2\n    server_failure_limit: 1\n    server_retry_timeout: 100ms"
+
+// writeKeys sets n keys through discoh and returns them.
+func writeKeys(t *testing.T, c *redis.Client, prefix string, n int) []string {
+	t.Helper()
+	var keys []string
+	for i := range n {
+		k := fmt.Sprintf("%s:%d:%s", prefix, i, strings.Repeat("k", i%11))
+		if err := c.Set(t.Context(), k, "v-"+k, 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// readAll reads every key and returns how many reads failed or returned a wrong value, and
+// the slowest read.
+func readAll(t *testing.T, c *redis.Client, keys []string) (failed int, slowest time.Duration) {
+	t.Helper()
+	for _, k := range keys {
+		start := time.Now()
+		got, err := c.Get(t.Context(), k).Result()
+		slowest = max(slowest, time.Since(start))
+		if err != nil || got != "v-"+k {
+			failed++
+			t.Logf("GET %s = %q, %v", k, got, err)
+		}
+	}
+	return failed, slowest
+}
+
+func TestKilledServerLosesNoReads(t *testing.T) {
+	st := startRedisStack(t, 3, replicated)
+	c := st.client(t, 2)
+	keys := writeKeys(t, c, "kill", 300)
+	st.servers[1].Kill()
+	start := time.Now()
+	failed, slowest := readAll(t, c, keys)
+	t.Logf("after kill -9 of one of 3 servers: %d of %d reads failed, slowest %v, all in %v", failed, len(keys), slowest, time.Since(start))
+	if failed != 0 {
+		t.Errorf("%d reads failed after one server died; want 0 (every key has a live copy)", failed)
+	}
+	more := writeKeys(t, c, "afterkill", 100)
+	if failed, _ := readAll(t, c, more); failed != 0 {
+		t.Errorf("%d of the keys written after the kill cannot be read back", failed)
+	}
+}
+
+func TestHungServerCostsOneTimeout(t *testing.T) {
+	st := startRedisStack(t, 3, replicated)
+	c := st.client(t, 2)
+	keys := writeKeys(t, c, "hang", 200)
+	st.servers[1].Stop()
+	defer st.servers[1].Cont()
+	var slow int
+	for _, k := range keys {
+		start := time.Now()
+		got, err := c.Get(t.Context(), k).Result()
+		if err != nil || got != "v-"+k {
+			t.Errorf("GET %s with a hung server = %q, %v; want its value from the other copy", k, got, err)
+		}
+		if time.Since(start) > 500*time.Millisecond {
+			slow++
+		}
+	}
+	t.Logf("SIGSTOPped server: %d of %d reads waited out the 1s timeout", slow, len(keys))
+	if slow > 1 {
+		t.Errorf("%d reads waited for the hung server; want at most one timeout, then fast failover", slow)
+	}
+}
+
+// TestPartitionedServerMissesNoDeletes cuts one server off, deletes keys, heals it and
+// requires that no read after the heal returns a deleted key's old value.
+func TestPartitionedServerMissesNoDeletes(t *testing.T) {
+	var servers []*testproc.Proc
+	var proxies []*faultproxy.Proxy
+	var lines []string
+	for i := range 3 {
+		p := testproc.Redis(t)
+		fp, err := faultproxy.New(p.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fp.Close() })
+		servers, proxies = append(servers, p), append(proxies, fp)
+		lines = append(lines, fmt.Sprintf("      - %s:1 s%d", fp.Addr(), i+1))
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
+	startDiscoh(t, fmt.Sprintf("pools:\n  main:\n    listen: %s\n    redis: true\n    timeout: 300ms\n    data_dir: %s\n%s\n    servers:\n%s\n",
+		addr, t.TempDir(), replicated, strings.Join(lines, "\n")), addr)
+	st := &stack{addr: addr, servers: servers}
+	c := st.client(t, 2)
+	keys := writeKeys(t, c, "part", 200)
+
+	proxies[1].Refuse(true)
+	proxies[1].Cut()
+	for _, k := range keys {
+		if err := c.Del(t.Context(), k).Err(); err != nil {
+			t.Fatalf("DEL %s while a copy is cut off: %v", k, err)
+		}
+	}
+	stale := 0
+	for _, k := range keys {
+		if v, _ := st.direct(t, 1).Get(t.Context(), k).Result(); v != "" {
+			stale++
+		}
+	}
+	t.Logf("the cut-off server still holds %d of the deleted keys", stale)
+	if stale == 0 {
+		t.Fatal("the cut-off server holds none of the deleted keys; the test proves nothing")
+	}
+	proxies[1].Refuse(false)
+	waitHealthy(t, c)
+	for _, k := range keys {
+		if v, err := c.Get(t.Context(), k).Result(); !errors.Is(err, redis.Nil) {
+			t.Errorf("GET %s after the heal = %q, %v; want a miss (it was deleted)", k, v, err)
+		}
+	}
+}
+
+// waitHealthy waits until INFO shows every server up with an empty replay queue.
+func waitHealthy(t *testing.T, c *redis.Client) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info := c.Info(t.Context(), "servers").Val()
+		if !strings.Contains(info, "health=down") && !strings.Contains(info, "health=returning") &&
+			!strings.Contains(info, "replay_queue=1") && !regexpQueue.MatchString(info) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("servers not healthy after 10s:\n%s", info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var regexpQueue = regexp.MustCompile(`replay_queue=[1-9]`)
+
+func TestServerRestartedEmptyIsWarmedFromItsPartner(t *testing.T) {
+	st := startRedisStack(t, 3, replicated)
+	c := st.client(t, 2)
+	keys := writeKeys(t, c, "warm", 200)
+	c.Expire(t.Context(), keys[0], time.Hour)
+	port := st.servers[1].Port
+	st.servers[1].Kill()
+	st.servers[1] = testproc.RedisAt(t, port)
+	waitHealthy(t, c)
+	if failed, _ := readAll(t, c, keys); failed != 0 {
+		t.Errorf("%d reads missed after a server came back empty; want 0 (served from the partner)", failed)
+	}
+	held, _ := st.direct(t, 1).DBSize(t.Context()).Result()
+	if held == 0 {
+		t.Error("the restarted server holds no keys after the reads; want the missed ones copied back")
+	}
+	for _, k := range keys[:1] {
+		ttl, _ := c.TTL(t.Context(), k).Result()
+		if ttl <= 0 {
+			t.Errorf("TTL of %s after warm-up = %v; want the partner's TTL kept", k, ttl)
+		}
+	}
+	if info := c.Info(t.Context(), "stats").Val(); !strings.Contains(info, "warm_copies:") || strings.Contains(info, "warm_copies:0\r\n") {
+		t.Errorf("INFO stats shows no warm copies:\n%s", info)
+	}
+}
+
+func TestMemcacheKilledServerLosesNoReads(t *testing.T) {
+	st := startMemcacheStack(t, 3, replicated)
+	mc := memcache.New(st.addr)
+	mc.Timeout = 3 * time.Second
+	var keys []string
+	for i := range 300 {
+		k := fmt.Sprintf("mkill:%d:%s", i, strings.Repeat("k", i%11))
+		if err := mc.Set(&memcache.Item{Key: k, Value: []byte("v-" + k)}); err != nil {
+			t.Fatalf("set %s: %v", k, err)
+		}
+		keys = append(keys, k)
+	}
+	st.servers[1].Kill()
+	failed := 0
+	for _, k := range keys {
+		if it, err := mc.Get(k); err != nil || string(it.Value) != "v-"+k {
+			failed++
+		}
+	}
+	got, err := mc.GetMulti(keys)
+	t.Logf("after kill -9 of one of 3 memcached: %d of %d gets failed; multi-get returned %d (%v)", failed, len(keys), len(got), err)
+	if failed != 0 {
+		t.Errorf("%d gets failed after one server died; want 0", failed)
+	}
+	if err != nil || len(got) != len(keys) {
+		t.Errorf("multi-get after the kill returned %d of %d keys (%v)", len(got), len(keys), err)
+	}
+	if err := mc.Set(&memcache.Item{Key: "after", Value: []byte("x")}); err != nil {
+		t.Errorf("set after the kill: %v", err)
+	}
+}

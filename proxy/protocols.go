@@ -1,0 +1,42 @@
+package proxy
+
+import (
+	"bytes"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/mcproto"
+	"github.com/discoh/discoh/resp"
+)
+
+// RedisProtocol is what failover says to a Redis server: PING to probe, DEL to replay a missed
+// invalidation, FLUSHALL when the missed ones were lost.
+func RedisProtocol() backends.Protocol {
+	return backends.Protocol{
+		Ping:  backends.Request{Bytes: resp.AppendCommand(nil, []byte("PING"))},
+		Flush: backends.Request{Bytes: resp.AppendCommand(nil, []byte("FLUSHALL"))},
+		Delete: func(key []byte) backends.Request {
+			return backends.Request{Bytes: resp.AppendCommand(nil, []byte("DEL"), key)}
+		},
+		OK: func(reply []byte) bool { return !resp.IsError(reply) },
+	}
+}
+
+// MemcacheProtocol is what failover says to a memcached server.
+func MemcacheProtocol() backends.Protocol {
+	return backends.Protocol{
+		Ping:  backends.Request{Bytes: []byte("version\r\n"), Kind: uint8(mcproto.Version)},
+		Flush: backends.Request{Bytes: []byte("flush_all\r\n"), Kind: uint8(mcproto.FlushAll)},
+		Delete: func(key []byte) backends.Request {
+			line := append(append([]byte("delete "), key...), "\r\n"...)
+			return backends.Request{Bytes: line, Kind: uint8(mcproto.Delete)}
+		},
+		OK: func(reply []byte) bool {
+			for _, bad := range []string{"ERROR", "CLIENT_ERROR", "SERVER_ERROR"} {
+				if bytes.HasPrefix(reply, []byte(bad)) {
+					return false
+				}
+			}
+			return true
+		},
+	}
+}
