@@ -1,0 +1,52 @@
+package coherence
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/discoh/discoh/coherence/guard"
+	"github.com/discoh/discoh/coherence/source"
+)
+
+// Read handles a client's GET of key: one round trip to the key's cache server for a hit or
+// a miss. A miss grants a fill lease, so that the client's look-aside SET can be stored. A
+// key invalidated and not yet pulled waits, at most ReadWait, for the pull (collapsed with
+// every other reader on this instance, G4) and returns the fresh value, or a miss.
+//
+// An error means the cache server did not answer; the client should get an error reply.
+// val.Data may be shared with other readers of the same pull: do not modify it.
+func (d *Directory) Read(ctx context.Context, key []byte) (val guard.Value, hit bool, err error) {
+	src, params, ok := d.sources.Match(key)
+	if !ok {
+		return guard.Value{}, false, ErrNotCoherent
+	}
+	r, err := d.guard.Read(ctx, key, d.cfg.Window)
+	if err != nil {
+		d.stats.guardErrors.Add(1)
+		return guard.Value{}, false, fmt.Errorf("coherence: read %q: %w", key, err)
+	}
+	switch r.State {
+	case guard.Hit:
+		d.stats.readHits.Add(1)
+		return r.Value, true, nil
+	case guard.Pending:
+		return d.awaitPull(ctx, key, r.Version, src, params)
+	}
+	d.stats.readMisses.Add(1)
+	return guard.Value{}, false, nil
+}
+
+// awaitPull serves a read of a pending key from the pull for the version it saw. The pull
+// read the database after that invalidation, so its value is fresh for this read (G1). A
+// pull that fails, finds no row or takes too long reads as a miss.
+func (d *Directory) awaitPull(ctx context.Context, key []byte, v guard.Version, src *source.Source, params []any) (guard.Value, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReadWait)
+	defer cancel()
+	p, err := d.pull(ctx, key, v, src, params)
+	if err != nil || !p.fresh() {
+		d.stats.readMisses.Add(1)
+		return guard.Value{}, false, nil
+	}
+	d.stats.waitsServed.Add(1)
+	return p.value, true, nil
+}
