@@ -28,10 +28,12 @@ import (
 
 // Config is discoh's whole configuration.
 type Config struct {
-	Pools []*Pool // sorted by name
-	Admin Admin
-	Log   Log
-	Path  string // the file it was loaded from; "" when parsed from bytes
+	Pools     []*Pool // sorted by name
+	Databases []Database
+	Coherence Coherence
+	Admin     Admin
+	Log       Log
+	Path      string // the file it was loaded from; "" when parsed from bytes
 }
 
 // Pool is one listener and the servers it shards keys over. Field comments

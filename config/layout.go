@@ -8,10 +8,21 @@ import (
 
 // Top-level sections of discoh's layout.
 const (
-	sectionPools = "pools"
-	sectionAdmin = "admin"
-	sectionLog   = "log"
+	sectionPools     = "pools"
+	sectionAdmin     = "admin"
+	sectionLog       = "log"
+	sectionDatabases = "databases"
+	sectionCoherence = "coherence"
 )
+
+// isSection reports whether a top-level key is one of discoh's sections, not a pool.
+func isSection(key string) bool {
+	switch key {
+	case sectionPools, sectionAdmin, sectionLog, sectionDatabases, sectionCoherence:
+		return true
+	}
+	return false
+}
 
 // Known keys of the admin and log sections; pool keys are poolFields.
 var (
@@ -44,14 +55,14 @@ func poolsSection(raw map[string]any, ps *problems) any {
 	if isNutcracker(raw) {
 		pools := map[string]any{}
 		for name, v := range raw {
-			if name != sectionAdmin && name != sectionLog {
+			if !isSection(name) {
 				pools[name] = v
 			}
 		}
 		return pools
 	}
 	for _, key := range sortedKeys(raw) {
-		if key != sectionPools && key != sectionAdmin && key != sectionLog {
+		if !isSection(key) {
 			ps.add(key, "unknown key")
 		}
 	}

@@ -38,6 +38,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	c := decode(v, names, &ps)
+	decodeCoherence(raw, c, &ps)
 	if len(ps) > 0 {
 		return nil, ps.join()
 	}

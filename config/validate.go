@@ -22,6 +22,7 @@ func (c *Config) Validate() error {
 	}
 	c.checkListenClashes(&ps)
 	c.checkLog(&ps)
+	c.checkCoherence(&ps)
 	return ps.join()
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/resp"
 )
@@ -27,6 +28,7 @@ var infoSections = []struct {
 	{"clients", (*Redis).infoClients},
 	{"stats", (*Redis).infoStats},
 	{"servers", (*Redis).infoServers},
+	{"coherence", (*Redis).infoCoherence},
 }
 
 func (r *Redis) info(want [][]byte) string {
@@ -85,5 +87,33 @@ func (r *Redis) infoServers(b *strings.Builder) {
 		health, _, downs := sv.Health()
 		fmt.Fprintf(b, "server%d:name=%s,addr=%s,health=%s,connected=%v,requests=%d,failures=%d,downs=%d,replay_queue=%d\r\n",
 			i, sv.Name, sv.Addr, health, sv.Connected(), sv.Requests.Load(), sv.Failures.Load(), downs, sv.ReplayQueue())
+	}
+}
+
+// infoCoherence reports the coherence directory's counters.
+func (r *Redis) infoCoherence(b *strings.Builder) {
+	if r.Dir == nil {
+		b.WriteString("coherence:off\r\n")
+		return
+	}
+	writeCoherenceStats(r.Dir.Stats(), func(name string, v int64) { fmt.Fprintf(b, "%s:%d\r\n", name, v) })
+}
+
+// writeCoherenceStats hands each counter of st to put, named as INFO and stats name it.
+func writeCoherenceStats(st coherence.Stats, put func(name string, v int64)) {
+	for _, c := range []struct {
+		name string
+		v    int64
+	}{
+		{"coherence_invalidations", st.Invalidations}, {"coherence_invalidate_errors", st.InvalidateErrors},
+		{"coherence_pulls", st.Pulls}, {"coherence_pull_errors", st.PullErrors},
+		{"coherence_pulls_shared", st.PullsShared}, {"coherence_rows_not_found", st.RowsNotFound},
+		{"coherence_installs", st.Installs}, {"coherence_installs_stale", st.InstallsStale},
+		{"coherence_fills_stored", st.FillsStored}, {"coherence_fills_refused", st.FillsRefused},
+		{"coherence_guard_missing", st.GuardMissing}, {"coherence_guard_errors", st.GuardErrors},
+		{"coherence_read_hits", st.ReadHits}, {"coherence_read_misses", st.ReadMisses},
+		{"coherence_waits_served", st.WaitsServed},
+	} {
+		put(c.name, c.v)
 	}
 }

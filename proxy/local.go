@@ -25,6 +25,7 @@ func init() {
 		"multi": cmdMulti, "exec": cmdExec, "discard": cmdDiscard,
 		"watch": cmdWatch, "unwatch": cmdUnwatch,
 		"subscribe": cmdSubscribe, "psubscribe": cmdSubscribe, "ssubscribe": cmdSubscribe,
+		"discoh":  cmdDiscoh,
 		"publish": cmdPubSubServer, "spublish": cmdPubSubServer, "pubsub": cmdPubSubServer,
 	}
 }

@@ -98,6 +98,9 @@ func (m *Memcache) appendStats(dst []byte) []byte {
 	stat("get_hits", m.Stats.GetHits.Load())
 	stat("get_misses", m.Stats.GetMisses.Load())
 	stat("backend_errors", m.Stats.BackendErrors.Load())
+	if m.Dir != nil {
+		writeCoherenceStats(m.Dir.Stats(), func(name string, v int64) { stat(name, v) })
+	}
 	stat("replicas", m.pool.Replicas())
 	for i, sv := range m.pool.Servers {
 		prefix := "server" + strconv.Itoa(i) + "_"

@@ -36,6 +36,9 @@ type mcReply struct {
 
 // Dispatch implements mcserver.Session.
 func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
+	if s.routeCoherent(req) {
+		return frontend.Continue
+	}
 	switch k := req.Kind; {
 	case k.IsRetrieval():
 		s.dispatchGet(req)

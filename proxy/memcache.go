@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/mcproto"
 	"github.com/discoh/discoh/mcserver"
@@ -19,6 +20,7 @@ const memcachedCompatVersion = "1.6.18"
 type Memcache struct {
 	Pool    string
 	Listen  string
+	Dir     *coherence.Directory // nil when no source covers the pool
 	pool    *backends.Pool
 	log     *slog.Logger
 	started time.Time

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/respserver"
 )
@@ -26,9 +27,11 @@ type Redis struct {
 	// MaxReplyBytes is the largest reply held for a client (max_pending_output_bytes); a
 	// larger one is replaced by an error. 0 = no limit.
 	MaxReplyBytes int
-	pool          *backends.Pool
-	log           *slog.Logger
-	started       time.Time
+	// Dir is the pool's coherence directory; nil when no source covers the pool.
+	Dir     *coherence.Directory
+	pool    *backends.Pool
+	log     *slog.Logger
+	started time.Time
 
 	lastID atomic.Uint64
 	Stats  Stats

@@ -12,6 +12,7 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/backends/health"
+	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/config"
 	"github.com/discoh/discoh/embedded"
 	"github.com/discoh/discoh/frontend"
@@ -34,16 +35,22 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 	}()
 	errc := make(chan error, len(cfg.Pools))
+	dbs, sources, err := openCoherence(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if dbs != nil {
+		defer dbs.Close()
+	}
 	var servers []*frontend.Server
 	for _, pc := range cfg.Pools {
-		srv, stop, err := startPool(pc, log, errc)
+		srv, stop, err := startPool(pc, log, errc, coherenceFor(pc, dbs, sources, cfg, log))
 		if err != nil {
 			return err
 		}
 		stops = append(stops, stop)
 		servers = append(servers, srv)
 	}
-	var err error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
@@ -64,7 +71,7 @@ func shutdown(servers []*frontend.Server, log *slog.Logger) {
 }
 
 // startPool starts one pool's embedded servers (if any), backends and listener.
-func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error) (*frontend.Server, func(), error) {
+func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error, dir dirMaker) (*frontend.Server, func(), error) {
 	specs, stopEmbedded, err := serverSpecs(pc)
 	if err != nil {
 		return nil, nil, err
@@ -83,7 +90,14 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error) (*frontend.
 		stopEmbedded()
 		return nil, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
 	}
-	srv := frontendFor(pc, ln.Addr().String(), pool, log)
+	d, err := dir(pool)
+	if err != nil {
+		ln.Close()
+		pool.Close()
+		stopEmbedded()
+		return nil, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
+	}
+	srv := frontendFor(pc, ln.Addr().String(), pool, d, log)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, frontend.ErrServerClosed) {
 			errc <- fmt.Errorf("pool %s: %w", pc.Name, err)
@@ -92,7 +106,13 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error) (*frontend.
 	warnIgnored(pc, log)
 	log.Info("pool listening", "pool", pc.Name, "listen", ln.Addr().String(), "protocol", protocol(pc),
 		"servers", len(specs), "embedded", pc.Embedded)
-	return srv, func() { pool.Close(); stopEmbedded() }, nil
+	return srv, func() {
+		if d != nil {
+			d.Close()
+		}
+		pool.Close()
+		stopEmbedded()
+	}, nil
 }
 
 // warnIgnored names the twemproxy keys a pool sets that discoh accepts but does not act on yet,
@@ -148,9 +168,10 @@ func failover(pc *config.Pool) *backends.Failover {
 }
 
 // frontendFor builds the pool's client-facing server for its protocol.
-func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, log *slog.Logger) *frontend.Server {
+func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coherence.Directory, log *slog.Logger) *frontend.Server {
 	if !pc.Redis {
 		router := proxy.NewMemcache(pc.Name, listen, pool, log)
+		router.Dir = dir
 		return mcserver.New(router, mcserver.Limits{
 			Request: mcproto.Limits{ItemSizeMax: pc.Limits.ItemSizeMax},
 			Conn:    connLimits(pc.Limits),
@@ -158,6 +179,7 @@ func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, log *slog.
 	}
 	router := proxy.NewRedis(pc.Name, listen, pool, log)
 	router.MaxReplyBytes = pc.Limits.MaxPendingOutputBytes
+	router.Dir = dir
 	return respserver.New(router, redisLimits(pc.Limits), log)
 }
 

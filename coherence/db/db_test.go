@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/discoh/discoh/coherence/internal/testdb"
 	"github.com/discoh/discoh/coherence/source"
+	"github.com/discoh/discoh/internal/testdb"
 )
 
 // backend is one kind of database the suite runs against.

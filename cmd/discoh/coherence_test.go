@@ -1,0 +1,226 @@
+package main
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/discoh/discoh/internal/testdb"
+	"github.com/discoh/discoh/internal/testproc"
+)
+
+// coherentPair is two discoh instances in front of the same cache servers, with a coherence
+// source over a PostgreSQL table of its own.
+type coherentPair struct {
+	addrs []string
+	db    *sql.DB
+	table string
+}
+
+// startCoherentPair starts two cache servers of the kind isRedis says and two discoh over
+// them, keys "user:{id}" coherent with table's body column.
+func startCoherentPair(t *testing.T, isRedis bool) *coherentPair {
+	t.Helper()
+	p := &coherentPair{db: testdb.Open(t, "pgx", testdb.PostgresDSN)}
+	p.table = testdb.Table(t, p.db, "CREATE TABLE {t} (id int PRIMARY KEY, body text NOT NULL)")
+	var servers []string
+	for i := range 2 {
+		proc := testproc.Redis(t)
+		if !isRedis {
+			proc = testproc.Memcached(t)
+		}
+		servers = append(servers, fmt.Sprintf("      - %s:1 s%d", proc.Addr, i+1))
+	}
+	for range 2 {
+		addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
+		startDiscoh(t, fmt.Sprintf(`pools:
+  main:
+    listen: %s
+    redis: %v
+    timeout: 1s
+    data_dir: %s
+    servers:
+%s
+databases:
+  pg: {driver: postgres, dsn: "%s"}
+coherence:
+  window: 5s
+  sources:
+    - {pattern: "user:{id}", database: pg, query: "SELECT body FROM %s WHERE id = $1", ttl: 1h}
+    - {pattern: "broken:{id}", database: pg, query: "SELECT body FROM no_such_table WHERE id = $1"}
+`, addr, isRedis, t.TempDir(), strings.Join(servers, "\n"), testdb.PostgresDSN, p.table), addr)
+		p.addrs = append(p.addrs, addr)
+	}
+	return p
+}
+
+func (p *coherentPair) write(t *testing.T, id int, body string) {
+	t.Helper()
+	testdb.Exec(t, p.db, p.table, "INSERT INTO {t} (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = $2", id, body)
+}
+
+// TestStaleSetRaceRedis is the classic timeline: a reader misses and reads the DB; a writer
+// updates the DB and deletes the key through the other instance; the reader then fills the old
+// value. Through discoh the old value never becomes visible.
+func TestStaleSetRaceRedis(t *testing.T) {
+	p := startCoherentPair(t, true)
+	ctx := t.Context()
+	a := redis.NewClient(&redis.Options{Addr: p.addrs[0], Protocol: 2})
+	b := redis.NewClient(&redis.Options{Addr: p.addrs[1], Protocol: 3, PoolSize: 4})
+	defer a.Close()
+	defer b.Close()
+	p.write(t, 1, "old")
+	if err := a.Get(ctx, "user:1").Err(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("first GET = %v; want a miss", err)
+	}
+	stale := "old" // the reader's DB read, before the write
+	p.write(t, 1, "new")
+	if err := b.Del(ctx, "user:1").Err(); err != nil {
+		t.Fatalf("DEL through the other instance: %v", err)
+	}
+	if err := a.Set(ctx, "user:1", stale, 0).Err(); err != nil {
+		t.Fatalf("the stale SET should get its usual OK: %v", err)
+	}
+	for _, c := range []*redis.Client{a, b} {
+		got, err := c.Get(ctx, "user:1").Result()
+		if got == "old" || (err != nil && !errors.Is(err, redis.Nil)) {
+			t.Errorf("GET after the stale fill = %q, %v; want new or a miss, never old", got, err)
+		}
+	}
+	if got := b.Do(ctx, "discoh", "read", "user:1").Val(); got != "new" {
+		t.Errorf("DISCOH READ = %v; want the pulled value new", got)
+	}
+	// The same timeline on a plain Redis leaves the old value in the cache: the race is real.
+	plain := redis.NewClient(&redis.Options{Addr: testproc.Redis(t).Addr})
+	defer plain.Close()
+	plain.Get(ctx, "user:1")
+	plain.Del(ctx, "user:1")
+	plain.Set(ctx, "user:1", stale, 0)
+	if got := plain.Get(ctx, "user:1").Val(); got != "old" {
+		t.Errorf("control on plain Redis: GET = %q; want old (the stale set wins there)", got)
+	}
+}
+
+func TestStaleSetRaceMemcached(t *testing.T) {
+	p := startCoherentPair(t, false)
+	a, b := memcache.New(p.addrs[0]), memcache.New(p.addrs[1])
+	p.write(t, 2, "old")
+	if _, err := a.Get("user:2"); !errors.Is(err, memcache.ErrCacheMiss) {
+		t.Fatalf("first get = %v; want a miss", err)
+	}
+	p.write(t, 2, "new")
+	if err := b.Delete("user:2"); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+		t.Fatalf("delete through the other instance: %v", err)
+	}
+	if err := a.Set(&memcache.Item{Key: "user:2", Value: []byte("old")}); err != nil {
+		t.Fatalf("the stale set should get STORED: %v", err)
+	}
+	for _, c := range []*memcache.Client{a, b} {
+		it, err := c.Get("user:2")
+		if err == nil && string(it.Value) == "old" {
+			t.Errorf("get after the stale fill = old; want new or a miss")
+		}
+		if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			t.Errorf("get after the stale fill: %v", err)
+		}
+	}
+	it, err := b.Get("user:2")
+	if err != nil || string(it.Value) != "new" {
+		t.Errorf("get after the pull = %v, %v; want new", it, err)
+	}
+}
+
+// TestHotKeyHerdCausesOnePull has 100 readers read a key just invalidated: one DB pull.
+func TestHotKeyHerdCausesOnePull(t *testing.T) {
+	p := startCoherentPair(t, true)
+	ctx := t.Context()
+	c := redis.NewClient(&redis.Options{Addr: p.addrs[0], Protocol: 2, PoolSize: 100})
+	defer c.Close()
+	p.write(t, 3, "hot")
+	before := infoInt(t, c, "coherence_pulls")
+	if err := c.Del(ctx, "user:3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wrong := 0
+	for range 100 {
+		wg.Go(func() {
+			got, err := c.Get(ctx, "user:3").Result()
+			if err != nil || got != "hot" {
+				mu.Lock()
+				wrong++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	pulls := infoInt(t, c, "coherence_pulls") - before
+	t.Logf("100 readers after one DEL: %d DB pulls, %d reads without the pulled value", pulls, wrong)
+	if pulls != 1 {
+		t.Errorf("DB pulls = %d; want 1", pulls)
+	}
+	if wrong != 0 {
+		t.Errorf("%d of 100 readers did not get the pulled value", wrong)
+	}
+}
+
+func infoInt(t *testing.T, c *redis.Client, field string) int64 {
+	t.Helper()
+	info := c.Info(t.Context(), "coherence").Val()
+	for _, line := range strings.Split(info, "\r\n") {
+		var n int64
+		if _, err := fmt.Sscanf(line, field+":%d", &n); err == nil {
+			return n
+		}
+	}
+	t.Fatalf("INFO coherence has no %s:\n%s", field, info)
+	return 0
+}
+
+// TestDatabaseErrorFailsClosed invalidates a key whose pull fails: the old value never comes
+// back.
+func TestDatabaseErrorFailsClosed(t *testing.T) {
+	p := startCoherentPair(t, true)
+	ctx := t.Context()
+	c := redis.NewClient(&redis.Options{Addr: p.addrs[0], Protocol: 2})
+	defer c.Close()
+	c.Get(ctx, "broken:1")
+	c.Set(ctx, "broken:1", "old", 0)
+	if err := c.Del(ctx, "broken:1").Err(); err != nil {
+		t.Fatalf("DEL: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if got, err := c.Get(ctx, "broken:1").Result(); got == "old" {
+		t.Errorf("GET after an invalidation whose pull failed = %q, %v; want a miss", got, err)
+	}
+	if n := infoInt(t, c, "coherence_pull_errors"); n == 0 {
+		t.Error("coherence_pull_errors = 0; want the failed pull counted")
+	}
+}
+
+func TestNonCoherentKeysUntouched(t *testing.T) {
+	p := startCoherentPair(t, true)
+	ctx := t.Context()
+	c := redis.NewClient(&redis.Options{Addr: p.addrs[0], Protocol: 2})
+	defer c.Close()
+	c.Set(ctx, "plain:1", "v", 0)
+	if got := c.Get(ctx, "plain:1").Val(); got != "v" {
+		t.Errorf("GET of a key no source covers = %q; want v", got)
+	}
+	if n := c.Del(ctx, "plain:1", "user:9").Val(); n != 2 {
+		t.Errorf("DEL of a plain and a coherent key = %d; want 2", n)
+	}
+	if _, err := net.Dial("tcp", p.addrs[1]); err != nil {
+		t.Fatal(err)
+	}
+}

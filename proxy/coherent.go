@@ -1,0 +1,201 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/coherence"
+	"github.com/discoh/discoh/coherence/guard"
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/resp"
+)
+
+// Coherent keys (keys a source covers) are read, filled and invalidated through the pool's
+// coherence directory, at dispatch: the directory's guard state lives in the key's server, so
+// the answer is queued in order like any other reply. GET, SET/SETEX/PSETEX, DEL/UNLINK and
+// GETDEL take this path; every other command on a coherent key is proxied untouched.
+
+// routeCoherent answers args through the directory when it is one of the commands above on a
+// coherent key, and reports whether it did.
+func (s *Session) routeCoherent(args [][]byte, keys []int) bool {
+	dir := s.r.Dir
+	if dir == nil || !anyCovered(dir, args, keys) {
+		return false
+	}
+	switch strings.ToLower(string(args[0])) {
+	case "get":
+		s.queueLit(s.coherentGet(args[1]))
+	case "set", "setex", "psetex":
+		val, ok := setValue(args)
+		if !ok {
+			return false
+		}
+		s.queueLit(s.coherentFill(args[1], val))
+	case "del", "unlink":
+		s.queueLit(s.coherentDel(args, keys))
+	case "getdel":
+		s.queueLit(s.coherentGetDel(args[1]))
+	default:
+		return false
+	}
+	return true
+}
+
+func anyCovered(dir *coherence.Directory, args [][]byte, keys []int) bool {
+	for _, k := range keys {
+		if dir.Covers(args[k]) {
+			return true
+		}
+	}
+	return false
+}
+
+// setValue reads SET key value [EX s|PX ms], SETEX key s value and PSETEX key ms value. Any
+// other SET option (NX, XX, GET, KEEPTTL, ...) is not a look-aside fill: ok is false.
+func setValue(args [][]byte) (guard.Value, bool) {
+	name := strings.ToLower(string(args[0]))
+	if name != "set" {
+		if len(args) != 4 {
+			return guard.Value{}, false
+		}
+		n, err := strconv.ParseInt(string(args[2]), 10, 64)
+		unit := time.Second
+		if name == "psetex" {
+			unit = time.Millisecond
+		}
+		return guard.Value{Data: args[3], TTL: time.Duration(n) * unit}, err == nil && n > 0
+	}
+	switch {
+	case len(args) == 3:
+		return guard.Value{Data: args[2]}, true
+	case len(args) == 5:
+		n, err := strconv.ParseInt(string(args[4]), 10, 64)
+		unit := map[string]time.Duration{"ex": time.Second, "px": time.Millisecond}[strings.ToLower(string(args[3]))]
+		return guard.Value{Data: args[2], TTL: time.Duration(n) * unit}, err == nil && n > 0 && unit > 0
+	}
+	return guard.Value{}, false
+}
+
+func (s *Session) coherentGet(key []byte) func([]byte) []byte {
+	val, hit, err := s.r.Dir.Read(context.Background(), key)
+	return func(dst []byte) []byte {
+		switch {
+		case err != nil:
+			return resp.AppendError(dst, "ERR "+err.Error())
+		case !hit:
+			return resp.AppendNull(dst, s.resp3())
+		}
+		return resp.AppendBulk(dst, val.Data)
+	}
+}
+
+// coherentFill offers a client's SET to the directory. The client hears OK whether it was
+// stored or refused (a fill racing an invalidation must not win, and must not fail the app).
+func (s *Session) coherentFill(key []byte, val guard.Value) func([]byte) []byte {
+	_, err := s.r.Dir.Fill(context.Background(), key, val)
+	return func(dst []byte) []byte {
+		if err != nil {
+			return resp.AppendError(dst, "ERR "+err.Error())
+		}
+		return resp.AppendSimple(dst, "OK")
+	}
+}
+
+// coherentDel invalidates the coherent keys and deletes the others; the reply counts the
+// coherent keys as removed, since their value is gone from the cache either way.
+func (s *Session) coherentDel(args [][]byte, keys []int) func([]byte) []byte {
+	var plain [][]byte
+	count := int64(0)
+	for _, k := range keys {
+		if !s.r.Dir.Covers(args[k]) {
+			plain = append(plain, args[k])
+			continue
+		}
+		if err := s.r.Dir.Invalidate(context.Background(), args[k]); err != nil {
+			return errorReply("ERR " + err.Error())
+		}
+		count++
+	}
+	if len(plain) > 0 {
+		n, err := s.deleteNow(args[0], plain)
+		if err != "" {
+			return errorReply(err)
+		}
+		count += n
+	}
+	return func(dst []byte) []byte { return resp.AppendInt(dst, count) }
+}
+
+// deleteNow runs DEL (or UNLINK) of keys on their servers and waits for the count.
+func (s *Session) deleteNow(name []byte, keys [][]byte) (int64, string) {
+	args := append([][]byte{name}, keys...)
+	pos := make([]int, len(keys))
+	for i := range pos {
+		pos[i] = i + 1
+	}
+	sp := s.splitKeys(args, pos, 1, true, mergeSum)
+	out := sp.finish(s, nil)
+	n, err := resp.ParseInt(out)
+	if err != nil {
+		return 0, strings.TrimSpace(string(bytes.TrimPrefix(out, []byte("-"))))
+	}
+	return n, ""
+}
+
+func (s *Session) coherentGetDel(key []byte) func([]byte) []byte {
+	get := s.coherentGet(key)
+	if err := s.r.Dir.Invalidate(context.Background(), key); err != nil {
+		return errorReply("ERR " + err.Error())
+	}
+	return get
+}
+
+func errorReply(msg string) func([]byte) []byte {
+	return func(dst []byte) []byte { return resp.AppendError(dst, msg) }
+}
+
+// cmdDiscoh is discoh's explicit API: DISCOH READ key reads through the directory (waiting for
+// a pull in flight), DISCOH PULL key invalidates key and pulls it from the database now.
+func cmdDiscoh(s *Session, args [][]byte, _ []byte) frontend.Action {
+	switch {
+	case !s.arity(args, 3, 3):
+	case s.r.Dir == nil || !s.r.Dir.Covers(args[2]):
+		s.queueError("ERR DISCOH: key '" + string(args[2]) + "' is not covered by a coherence source")
+	case strings.EqualFold(string(args[1]), "read"):
+		s.queueLit(s.coherentGet(args[2]))
+	case strings.EqualFold(string(args[1]), "pull"):
+		val, found, err := s.r.Dir.Pull(context.Background(), args[2])
+		s.queueLit(func(dst []byte) []byte {
+			switch {
+			case err != nil:
+				return resp.AppendError(dst, "ERR "+err.Error())
+			case !found:
+				return resp.AppendNull(dst, s.resp3())
+			}
+			return resp.AppendBulk(dst, val.Data)
+		})
+	default:
+		s.queueError("ERR DISCOH subcommands: READ key, PULL key")
+	}
+	return frontend.Continue
+}
+
+// RedisDoer runs the directory's guard scripts on the server owning a key.
+type RedisDoer struct{ Pool *backends.Pool }
+
+// Do implements guard.RedisDoer.
+func (d RedisDoer) Do(_ context.Context, key []byte, args ...[]byte) ([]byte, error) {
+	call := backends.NewCall()
+	defer call.Release()
+	call.Req = resp.AppendCommand(call.Req, args...)
+	d.Pool.Servers[d.Pool.Owner(key)].Send(call, backends.LaneRESP2, 0)
+	call.Wait()
+	if call.Err != nil {
+		return nil, call.Err
+	}
+	return bytes.Clone(call.Reply), nil
+}

@@ -1,0 +1,135 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/coherence/guard"
+	"github.com/discoh/discoh/mcproto"
+)
+
+// On memcached a coherent key's item carries the directory's guard state in a header that
+// clients never see, so every request that touches a coherent key goes through the directory:
+// get and gets read, set/add/replace fill, delete invalidates; the rest are refused.
+
+// routeCoherent answers req through the directory when it touches a coherent key, and reports
+// whether it did.
+func (s *MemcacheSession) routeCoherent(req *mcproto.Request) bool {
+	dir := s.m.Dir
+	if dir == nil || !anyKeyCovered(s, req.Keys) {
+		return false
+	}
+	switch k := req.Kind; {
+	case k == mcproto.Get || k == mcproto.Gets:
+		s.queueLit(s.coherentGet(req))
+	case k == mcproto.Set || k == mcproto.Add || k == mcproto.Replace:
+		s.m.Stats.CmdSet.Add(1)
+		_, err := dir.Fill(context.Background(), req.Keys[0], guard.Value{Data: req.Data, Flags: req.Flags, TTL: ttlOf(req.Exptime)})
+		s.queueResult(err, "STORED", req.Noreply)
+	case k == mcproto.Delete:
+		err := dir.Invalidate(context.Background(), req.Keys[0])
+		s.queueResult(err, "DELETED", req.Noreply)
+	default:
+		msg := "CLIENT_ERROR discoh: " + k.String() + " is not supported on coherent keys\r\n"
+		s.queueLit(func(dst []byte) []byte { return append(dst, msg...) })
+	}
+	return true
+}
+
+func anyKeyCovered(s *MemcacheSession, keys [][]byte) bool {
+	for _, k := range keys {
+		if s.m.Dir.Covers(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// ttlOf turns a memcached exptime into a TTL: up to 30 days it is relative, above it a Unix
+// time, negative means already expired.
+func ttlOf(exptime int64) time.Duration {
+	switch {
+	case exptime == 0:
+		return 0
+	case exptime < 0:
+		return time.Nanosecond
+	case exptime <= 30*24*3600:
+		return time.Duration(exptime) * time.Second
+	}
+	return max(time.Until(time.Unix(exptime, 0)), time.Nanosecond)
+}
+
+func (s *MemcacheSession) queueResult(err error, ok string, noreply bool) {
+	switch {
+	case err != nil:
+		msg := "SERVER_ERROR " + string(oneLine(err.Error())) + "\r\n"
+		s.queueLit(func(dst []byte) []byte { return append(dst, msg...) })
+	case !noreply:
+		s.queueLit(func(dst []byte) []byte { return append(append(dst, ok...), "\r\n"...) })
+	}
+}
+
+// coherentGet reads every key of a get: coherent ones through the directory, the others from
+// their servers, in the client's order.
+func (s *MemcacheSession) coherentGet(req *mcproto.Request) func([]byte) []byte {
+	var out []byte
+	withCas := req.Kind == mcproto.Gets
+	for _, key := range req.Keys {
+		s.m.Stats.CmdGet.Add(1)
+		block, err := s.getOne(key, withCas)
+		if err != nil {
+			msg := "SERVER_ERROR " + string(oneLine(err.Error())) + "\r\n"
+			return func(dst []byte) []byte { return append(dst, msg...) }
+		}
+		if block != nil {
+			s.m.Stats.GetHits.Add(1)
+		} else {
+			s.m.Stats.GetMisses.Add(1)
+		}
+		out = append(out, block...)
+	}
+	out = mcproto.AppendEnd(out)
+	return func(dst []byte) []byte { return append(dst, out...) }
+}
+
+// getOne returns key's VALUE block, or nil on a miss.
+func (s *MemcacheSession) getOne(key []byte, withCas bool) ([]byte, error) {
+	if s.m.Dir.Covers(key) {
+		val, hit, err := s.m.Dir.Read(context.Background(), key)
+		if err != nil || !hit {
+			return nil, err
+		}
+		return mcproto.AppendValue(nil, key, val.Flags, val.Data, 0, withCas), nil
+	}
+	kind := mcproto.Get
+	if withCas {
+		kind = mcproto.Gets
+	}
+	reply, err := MemcacheDoer{Pool: s.m.pool}.Do(context.Background(), key, mcproto.AppendGetLine(nil, kind, 0, key), kind)
+	if err != nil {
+		return nil, err
+	}
+	v, _, ok, err := mcproto.NextValue(reply)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return v.Raw, nil
+}
+
+// MemcacheDoer runs the directory's guard requests on the server owning a key.
+type MemcacheDoer struct{ Pool *backends.Pool }
+
+// Do implements guard.MemcacheDoer.
+func (d MemcacheDoer) Do(_ context.Context, key, req []byte, kind mcproto.Kind) ([]byte, error) {
+	call := backends.NewCall()
+	defer call.Release()
+	call.Req, call.Kind = append(call.Req, req...), uint8(kind)
+	d.Pool.Servers[d.Pool.Owner(key)].Send(call, backends.LaneRESP2, 0)
+	call.Wait()
+	if call.Err != nil {
+		return nil, call.Err
+	}
+	return bytes.Clone(call.Reply), nil
+}
