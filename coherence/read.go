@@ -16,8 +16,7 @@ import (
 // An error means the cache server did not answer; the client should get an error reply.
 // val.Data may be shared with other readers of the same pull: do not modify it.
 func (d *Directory) Read(ctx context.Context, key []byte) (val guard.Value, hit bool, err error) {
-	src, params, ok := d.sources.Match(key)
-	if !ok {
+	if !d.sources.Covers(key) {
 		return guard.Value{}, false, ErrNotCoherent
 	}
 	r, err := d.guard.Read(ctx, key, d.cfg.Window)
@@ -30,15 +29,14 @@ func (d *Directory) Read(ctx context.Context, key []byte) (val guard.Value, hit 
 		d.stats.readHits.Add(1)
 		return r.Value, true, nil
 	case guard.Pending:
+		// Matching allocates the query's parameters: only a read that may pull pays for it.
+		src, params, _ := d.sources.Match(key)
 		return d.awaitPull(ctx, key, r.Version, src, params)
 	}
 	d.stats.readMisses.Add(1)
 	return guard.Value{}, false, nil
 }
 
-// awaitPull serves a read of a pending key from the pull for the version it saw. The pull
-// read the database after that invalidation, so its value is fresh for this read (G1). A
-// pull that fails, finds no row or takes too long reads as a miss.
 func (d *Directory) awaitPull(ctx context.Context, key []byte, v guard.Version, src *source.Source, params []any) (guard.Value, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReadWait)
 	defer cancel()

@@ -26,7 +26,7 @@ func (s *Session) routeCoherent(args [][]byte, keys []int) bool {
 	if dir == nil || !anyCovered(dir, args, keys) {
 		return false
 	}
-	switch strings.ToLower(string(args[0])) {
+	switch lower(args[0]) {
 	case "get":
 		s.queueLit(s.coherentGet(args[1]))
 	case "set", "setex", "psetex":
@@ -43,6 +43,19 @@ func (s *Session) routeCoherent(args [][]byte, keys []int) bool {
 		return false
 	}
 	return true
+}
+
+// lower lowercases a command name of up to 8 bytes without allocating ("" if longer): the
+// names routeCoherent looks for are all shorter.
+func lower(name []byte) string {
+	var buf [8]byte
+	if len(name) > len(buf) {
+		return ""
+	}
+	for i, c := range name {
+		buf[i] = c | 0x20
+	}
+	return string(buf[:len(name)])
 }
 
 func anyCovered(dir *coherence.Directory, args [][]byte, keys []int) bool {
