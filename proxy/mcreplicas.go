@@ -42,21 +42,7 @@ func (s *MemcacheSession) failover(failed *backends.Call) *backends.Call {
 	if len(keys) == 0 {
 		return failed
 	}
-	for _, i := range s.m.pool.ReadTargets(keys[0], nil) {
-		if s.m.pool.Servers[i] == failed.Server {
-			continue
-		}
-		retry := backends.NewCall()
-		retry.Req, retry.Kind = append(retry.Req, failed.Req...), failed.Kind
-		s.send(i, retry)
-		retry.Wait()
-		if retry.Err == nil {
-			failed.Release()
-			return retry
-		}
-		retry.Release()
-	}
-	return failed
+	return retryOnCopies(s.m.pool, failed, keys[0], s.send)
 }
 
 // mcKeysOf returns the keys of an encoded request, for failover and missed writes.

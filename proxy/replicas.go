@@ -55,13 +55,21 @@ func (s *Session) failover(failed *backends.Call) *backends.Call {
 	if len(keys) == 0 {
 		return failed
 	}
-	for _, i := range s.r.pool.ReadTargets(keys[0], nil) {
-		if s.r.pool.Servers[i] == failed.Server {
+	return retryOnCopies(s.r.pool, failed, keys[0], func(i int, c *backends.Call) {
+		s.r.pool.Servers[i].Send(c, s.lane, s.id)
+	})
+}
+
+// retryOnCopies sends failed's request to the other live copies of key in turn, with send,
+// until one answers; it returns that call and releases failed, or returns failed.
+func retryOnCopies(pool *backends.Pool, failed *backends.Call, key []byte, send func(int, *backends.Call)) *backends.Call {
+	for _, i := range pool.ReadTargets(key, nil) {
+		if pool.Servers[i] == failed.Server {
 			continue
 		}
 		retry := backends.NewCall()
-		retry.Req = append(retry.Req, failed.Req...)
-		s.r.pool.Servers[i].Send(retry, s.lane, s.id)
+		retry.Req, retry.Kind = append(retry.Req, failed.Req...), failed.Kind
+		send(i, retry)
 		retry.Wait()
 		if retry.Err == nil {
 			failed.Release()
