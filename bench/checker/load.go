@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/discoh/discoh/bench/checker/cache"
+	"github.com/discoh/discoh/bench/checker/ledger"
+)
+
+// maxLoggedErrors is how many failed calls a run logs; the rest are only counted.
+const maxLoggedErrors = 10
+
+// writerStreams offsets the writers' random streams from the readers'.
+const writerStreams = 1 << 32
+
+// load is the look-aside workload of one run: readers that GET, and on a miss read the
+// row, pause and SET it; writers that update a row and then DEL its key.
+type load struct {
+	cfg    Config
+	table  *table
+	ledger *ledger.Ledger
+	stats  *stats
+	log    *slog.Logger
+}
+
+// reader is one reader's way to the target.
+type reader struct {
+	c    cache.Client
+	kind clientKind
+}
+
+func newLoad(cfg Config, t *table, log *slog.Logger) *load {
+	return &load{cfg: cfg, table: t, ledger: ledger.New(cfg.Keys), stats: newStats(cfg.Keys), log: log}
+}
+
+// run drives readers and writers for the configured duration, or until ctx is done. Calls
+// under way then still finish (each bounded by its own timeout), so that no write is left
+// committed with its key not yet deleted, which would be counted against the target.
+func (l *load) run(ctx context.Context, readers []reader, writers []cache.Client) {
+	deadline := time.Now().Add(l.cfg.Duration)
+	going := func() bool { return ctx.Err() == nil && time.Now().Before(deadline) }
+	calls := context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	for i, r := range readers {
+		p := l.newPicker(uint64(i))
+		wg.Go(func() {
+			for going() {
+				l.read(calls, r, p)
+			}
+		})
+	}
+	for i, c := range writers {
+		p, payload := l.newPicker(writerStreams+uint64(i)), "w"+strconv.Itoa(i)
+		wg.Go(func() {
+			for going() {
+				l.write(calls, c, p, payload)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// read is one look-aside read of a key picked by p.
+func (l *load) read(ctx context.Context, r reader, p *picker) {
+	id := p.key()
+	key := keyOf(l.cfg.KeyPrefix, id)
+	start := time.Now() // before the GET: a later time could accuse a read that began in time
+	body, hit, err := r.c.Get(ctx, key)
+	switch {
+	case err != nil:
+		l.fail("GET", key, err)
+	case hit:
+		l.stats.reads.Add(1)
+		l.judge(id, start, body, r.kind)
+	default:
+		l.stats.reads.Add(1)
+		l.fill(ctx, r.c, id, key, p)
+	}
+}
+
+// judge checks a hit against the writes acknowledged before the read began.
+func (l *load) judge(id int, start time.Time, body string, kind clientKind) {
+	l.stats.hits.Add(1)
+	version, err := bodyVersion(body)
+	if err != nil {
+		if n := l.stats.malformed.Add(1); n <= maxLoggedErrors {
+			l.log.Warn("hit is not a checker body", "key", keyOf(l.cfg.KeyPrefix, id), "err", err)
+		}
+		return
+	}
+	if v := l.ledger.Judge(id, start, version); v.Stale {
+		l.stats.addStale(id, kind, v)
+	}
+}
+
+// fill is a reader's miss path: read the row, pause (the window in which a write can
+// overtake the fill), then SET what was read.
+func (l *load) fill(ctx context.Context, c cache.Client, id int, key string, p *picker) {
+	body, err := l.table.read(ctx, id)
+	if err != nil {
+		l.fail("SELECT", key, err)
+		return
+	}
+	time.Sleep(p.delay(l.cfg.FillDelay))
+	if err := c.Set(ctx, key, body); err != nil {
+		l.fail("SET", key, err)
+		return
+	}
+	l.stats.fills.Add(1)
+}
+
+// write commits a new version of a row picked by p and deletes its key. Only a write whose
+// DEL was acknowledged goes in the ledger.
+func (l *load) write(ctx context.Context, c cache.Client, p *picker, payload string) {
+	id := p.key()
+	key := keyOf(l.cfg.KeyPrefix, id)
+	version, err := l.table.write(ctx, id, payload)
+	if err != nil {
+		l.fail("UPDATE", key, err)
+		return
+	}
+	if err := c.Del(ctx, key); err != nil {
+		l.fail("DEL", key, err)
+		return
+	}
+	l.ledger.Acked(id, version, time.Now())
+	l.stats.writes.Add(1)
+}
+
+// fail counts a failed call and logs the first few.
+func (l *load) fail(op, key string, err error) {
+	if n := l.stats.errors.Add(1); n <= maxLoggedErrors {
+		l.log.Warn("call failed", "op", op, "key", key, "err", err, "errors_so_far", n)
+	}
+}
+
+// picker is one worker's random choices: keys by Zipf popularity, and fill delays.
+type picker struct {
+	rng  *rand.Rand
+	zipf *rand.Zipf
+}
+
+// newPicker returns the picker of random stream stream under the run's seed.
+func (l *load) newPicker(stream uint64) *picker {
+	rng := rand.New(rand.NewPCG(l.cfg.Seed, stream))
+	return &picker{rng: rng, zipf: rand.NewZipf(rng, l.cfg.Zipf, 1, uint64(l.cfg.Keys-1))}
+}
+
+// key returns a row id; id 0 is the hottest.
+func (p *picker) key() int { return int(p.zipf.Uint64()) }
+
+// delay returns a pause in [0, max].
+func (p *picker) delay(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return time.Duration(p.rng.Int64N(int64(max) + 1))
+}
