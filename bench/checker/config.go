@@ -66,10 +66,12 @@ type Config struct {
 	Writers   int           // writer goroutines, each on its own connection
 	Duration  time.Duration // length of the load
 	FillDelay time.Duration // each fill pauses a random time in [0, FillDelay] before its SET
-	Settle    time.Duration // pause between the end of the load and the check of every key
-	KeyPrefix string        // keys are KeyPrefix + id
-	DBConns   int           // PostgreSQL connections at most
-	Seed      uint64        // seeds every goroutine's random numbers
+	// DelBeforeCommit makes writers DEL inside their transaction, before COMMIT: a known limit.
+	DelBeforeCommit bool
+	Settle          time.Duration // pause between the end of the load and the check of every key
+	KeyPrefix       string        // keys are KeyPrefix + id
+	DBConns         int           // PostgreSQL connections at most
+	Seed            uint64        // seeds every goroutine's random numbers
 }
 
 // registerFlags binds c's fields to flags of fs, with the defaults.
@@ -88,6 +90,7 @@ func (c *Config) registerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Writers, "writers", DefaultWriters, "writer goroutines")
 	fs.DurationVar(&c.Duration, "duration", DefaultDuration, "length of the load")
 	fs.DurationVar(&c.FillDelay, "fill-delay", DefaultFillDelay, "a fill pauses a random time in [0, this] between its DB read and its SET")
+	fs.BoolVar(&c.DelBeforeCommit, "del-before-commit", false, "writers DEL inside their transaction, before COMMIT (a known limit of invalidation)")
 	fs.DurationVar(&c.Settle, "settle", DefaultSettle, "pause after the load before checking every key against the DB")
 	fs.StringVar(&c.KeyPrefix, "key-prefix", DefaultKeyPrefix, "keys are this prefix and the row id")
 	fs.IntVar(&c.DBConns, "db-conns", DefaultDBConns, "PostgreSQL connections at most")

@@ -107,3 +107,18 @@ func startDiscoh(t *testing.T, bin string, isRedis bool, server, table string) s
 	}
 	return addr
 }
+
+// TestDelBeforeCommitThroughDiscoh measures a known limit: writers that DEL before COMMIT let
+// discoh's pull read the old row, so even through discoh the checker must see stale reads.
+func TestDelBeforeCommitThroughDiscoh(t *testing.T) {
+	bin := discohBinary(t)
+	srv := testproc.Redis(t)
+	cfg := testConfig(t, cache.Redis, 2*time.Second)
+	cfg.DelBeforeCommit = true
+	cfg.Addrs = append(cfg.Addrs, startDiscoh(t, bin, true, srv.Addr, cfg.Table))
+	res := runCheck(t, cfg, cache.Dial)
+	t.Logf("DEL before COMMIT through discoh: %d stale of %d hits, %d inconsistent after, %d writes", res.Stale, res.Hits, res.After.Inconsistent, res.Writes)
+	if res.Writes < minWrites || res.Stale == 0 {
+		t.Errorf("%d writes, %d stale; want stale reads: the pull reads the row before the COMMIT", res.Writes, res.Stale)
+	}
+}

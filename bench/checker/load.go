@@ -119,6 +119,16 @@ func (l *load) fill(ctx context.Context, c cache.Client, id int, key string, p *
 func (l *load) write(ctx context.Context, c cache.Client, p *picker, payload string) {
 	id := p.key()
 	key := keyOf(l.cfg.KeyPrefix, id)
+	if l.cfg.DelBeforeCommit {
+		version, err := l.table.writeDelFirst(ctx, id, payload, func() error { return c.Del(ctx, key) })
+		if err != nil {
+			l.fail("UPDATE+DEL", key, err)
+			return
+		}
+		l.ledger.Acked(id, version, time.Now()) // the write is done once committed
+		l.stats.writes.Add(1)
+		return
+	}
 	version, err := l.table.write(ctx, id, payload)
 	if err != nil {
 		l.fail("UPDATE", key, err)

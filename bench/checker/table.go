@@ -80,6 +80,28 @@ func (t *table) write(ctx context.Context, id int, payload string) (int64, error
 	return version, err
 }
 
+// writeDelFirst is write done the wrong way round, as some apps do: the invalidation (del) runs
+// inside the transaction, before COMMIT, so a reader or a pull in between still sees the old
+// row. It measures that known limit of look-aside invalidation.
+func (t *table) writeDelFirst(ctx context.Context, id int, payload string, del func() error) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	tx, err := t.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx)
+	var version int64
+	if err := tx.QueryRow(ctx, t.sql.write, id, payload).Scan(&version); err != nil {
+		return 0, err
+	}
+	if err := del(); err != nil {
+		return 0, err
+	}
+	time.Sleep(time.Millisecond) // the app's work between its DEL and its COMMIT
+	return version, tx.Commit(ctx)
+}
+
 // read returns row id's body: the look-aside reader's DB read.
 func (t *table) read(ctx context.Context, id int) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
