@@ -98,6 +98,7 @@ func (m *Memcache) appendStats(dst []byte) []byte {
 	stat("get_hits", m.Stats.GetHits.Load())
 	stat("get_misses", m.Stats.GetMisses.Load())
 	stat("backend_errors", m.Stats.BackendErrors.Load())
+	stat("warm_copies", m.Stats.WarmCopies.Load())
 	if m.Dir != nil {
 		writeCoherenceStats(m.Dir.Stats(), func(name string, v int64) { stat(name, v) })
 	}

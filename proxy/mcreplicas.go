@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"bytes"
+	"strconv"
+
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/mcproto"
 )
@@ -55,4 +58,112 @@ func mcKeysOf(req []byte) [][]byte {
 	keys := make([][]byte, len(r.Keys))
 	copy(keys, r.Keys)
 	return keys
+}
+
+// warm serves a single-key get that missed on the key's first live copy from the next copy that
+// has it, and copies the value back with add (stored only if the server still has no value, so
+// a newer write is never overwritten) and the remaining TTL: a server restarted empty is
+// refilled lazily instead of turning its share of reads into misses.
+func (s *MemcacheSession) warm(missed *backends.Call) *backends.Call {
+	keys := mcKeysOf(missed.Req)
+	gets := bytes.HasPrefix(missed.Req, []byte("gets "))
+	if len(keys) != 1 || !(gets || bytes.HasPrefix(missed.Req, []byte("get "))) {
+		return missed
+	}
+	key := keys[0]
+	for _, i := range s.m.pool.ReadTargets(key, nil) {
+		if s.m.pool.Servers[i] == missed.Server {
+			continue
+		}
+		v, ok := s.metaGet(i, key)
+		if !ok {
+			continue
+		}
+		s.addBack(missed.Server, key, v)
+		if gets {
+			// A cas token must be the server's own: ask the server that now holds the value.
+			return s.resend(missed)
+		}
+		missed.Reply = mcproto.AppendEnd(mcproto.AppendValue(missed.Reply[:0], key, v.flags, v.data, 0, false))
+		return missed
+	}
+	return missed
+}
+
+// resend sends call's request again to the same server and returns the new call.
+func (s *MemcacheSession) resend(call *backends.Call) *backends.Call {
+	again := backends.NewCall()
+	again.Req, again.Kind = append(again.Req, call.Req...), call.Kind
+	call.Server.Send(again, backends.LaneRESP2, s.id)
+	again.Wait()
+	call.Release()
+	return again
+}
+
+// partnerValue is what a partner copy holds for a key: its value, flags and remaining TTL.
+type partnerValue struct {
+	data  []byte
+	flags uint32
+	ttl   int64 // seconds; -1 for none
+}
+
+// metaGet asks server i for key's value, flags and remaining TTL (mg key v f t).
+func (s *MemcacheSession) metaGet(i int, key []byte) (partnerValue, bool) {
+	call := backends.NewCall()
+	defer call.Release()
+	call.Req = append(append(append(call.Req, "mg "...), key...), " v f t\r\n"...)
+	call.Kind = uint8(mcproto.MetaGet)
+	s.send(i, call)
+	call.Wait()
+	if call.Err != nil || !bytes.HasPrefix(call.Reply, []byte("VA ")) {
+		return partnerValue{}, false
+	}
+	return parseMetaValue(call.Reply)
+}
+
+// parseMetaValue reads "VA <size> f<flags> t<ttl>\r\n<data>\r\n".
+func parseMetaValue(reply []byte) (partnerValue, bool) {
+	line, rest, ok := bytes.Cut(reply, []byte("\r\n"))
+	if !ok {
+		return partnerValue{}, false
+	}
+	fields := bytes.Fields(line)
+	if len(fields) < 2 {
+		return partnerValue{}, false
+	}
+	size, err := strconv.Atoi(string(fields[1]))
+	if err != nil || size < 0 || len(rest) < size {
+		return partnerValue{}, false
+	}
+	v := partnerValue{data: bytes.Clone(rest[:size]), ttl: -1}
+	for _, f := range fields[2:] {
+		n, err := strconv.ParseInt(string(f[1:]), 10, 64)
+		switch {
+		case err != nil:
+			return partnerValue{}, false
+		case f[0] == 'f':
+			v.flags = uint32(n)
+		case f[0] == 't':
+			v.ttl = n
+		}
+	}
+	return v, true
+}
+
+// addBack stores v on the server that missed it, unless it has a value of its own by now.
+func (s *MemcacheSession) addBack(server *backends.Server, key []byte, v partnerValue) {
+	exptime := int64(0)
+	if v.ttl > 0 {
+		exptime = v.ttl
+	}
+	call := backends.NewCall()
+	defer call.Release()
+	call.Req = mcproto.AppendStorage(call.Req, &mcproto.Request{Kind: mcproto.Add, Keys: [][]byte{key},
+		Flags: v.flags, Exptime: exptime, Data: v.data}, false)
+	call.Kind = uint8(mcproto.Add)
+	server.Send(call, backends.LaneRESP2, s.id)
+	call.Wait()
+	if call.Err == nil && string(call.Reply) == "STORED\r\n" {
+		s.m.Stats.WarmCopies.Add(1)
+	}
 }

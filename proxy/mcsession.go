@@ -174,10 +174,13 @@ func (s *MemcacheSession) finish(dst []byte, rp *mcReply) []byte {
 func (s *MemcacheSession) finishCall(dst []byte, rp *mcReply) []byte {
 	call := rp.call
 	call.Wait()
-	if call.Err != nil && rp.read {
+	switch {
+	case call.Err != nil && rp.read:
 		call = s.failover(call)
-	} else if call.Err != nil && rp.write {
+	case call.Err != nil && rp.write:
 		missed(call)
+	case rp.read && s.m.pool.Replicas() > 1 && string(call.Reply) == "END\r\n":
+		call = s.warm(call)
 	}
 	defer call.Release()
 	switch {

@@ -39,6 +39,7 @@ type MemcacheStats struct {
 	CmdSet           atomic.Int64
 	CmdTouch         atomic.Int64
 	BackendErrors    atomic.Int64
+	WarmCopies       atomic.Int64 // values copied from a partner to a copy that missed them
 }
 
 // MemcacheFramer frames memcached replies by the request that caused them.

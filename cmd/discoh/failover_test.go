@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -89,14 +90,75 @@ func TestHungServerCostsOneTimeout(t *testing.T) {
 	}
 }
 
+// kv is what the partition test needs of a client of either protocol.
+type kv interface {
+	set(t *testing.T, key, value string)
+	del(t *testing.T, key string)
+	get(t *testing.T, key string) (string, bool)
+}
+
+type redisKV struct{ c *redis.Client }
+
+func (r redisKV) set(t *testing.T, k, v string) {
+	if err := r.c.Set(t.Context(), k, v, 0).Err(); err != nil {
+		t.Fatalf("SET %s: %v", k, err)
+	}
+}
+func (r redisKV) del(t *testing.T, k string) {
+	if err := r.c.Del(t.Context(), k).Err(); err != nil {
+		t.Fatalf("DEL %s: %v", k, err)
+	}
+}
+func (r redisKV) get(t *testing.T, k string) (string, bool) {
+	v, err := r.c.Get(t.Context(), k).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		t.Errorf("GET %s: %v", k, err)
+	}
+	return v, err == nil
+}
+
+type mcKV struct{ c *memcache.Client }
+
+func (m mcKV) set(t *testing.T, k, v string) {
+	if err := m.c.Set(&memcache.Item{Key: k, Value: []byte(v)}); err != nil {
+		t.Fatalf("set %s: %v", k, err)
+	}
+}
+func (m mcKV) del(t *testing.T, k string) {
+	if err := m.c.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+		t.Fatalf("delete %s: %v", k, err)
+	}
+}
+func (m mcKV) get(t *testing.T, k string) (string, bool) {
+	it, err := m.c.Get(k)
+	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+		t.Errorf("get %s: %v", k, err)
+	}
+	if err != nil {
+		return "", false
+	}
+	return string(it.Value), true
+}
+
 // TestPartitionedServerMissesNoDeletes cuts one server off, deletes keys, heals it and
-// requires that no read after the heal returns a deleted key's old value.
+// requires that no read after the heal returns a deleted key's old value, on both protocols.
 func TestPartitionedServerMissesNoDeletes(t *testing.T) {
+	for _, isRedis := range []bool{true, false} {
+		t.Run(map[bool]string{true: "redis", false: "memcached"}[isRedis], func(t *testing.T) {
+			testPartition(t, isRedis)
+		})
+	}
+}
+
+func testPartition(t *testing.T, isRedis bool) {
 	var servers []*testproc.Proc
 	var proxies []*faultproxy.Proxy
 	var lines []string
 	for i := range 3 {
 		p := testproc.Redis(t)
+		if !isRedis {
+			p = testproc.Memcached(t)
+		}
 		fp, err := faultproxy.New(p.Addr)
 		if err != nil {
 			t.Fatal(err)
@@ -106,22 +168,26 @@ func TestPartitionedServerMissesNoDeletes(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("      - %s:1 s%d", fp.Addr(), i+1))
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
-	startDiscoh(t, fmt.Sprintf("pools:\n  main:\n    listen: %s\n    redis: true\n    timeout: 300ms\n    data_dir: %s\n%s\n    servers:\n%s\n",
-		addr, t.TempDir(), replicated, strings.Join(lines, "\n")), addr)
-	st := &stack{addr: addr, servers: servers}
-	c := st.client(t, 2)
-	keys := writeKeys(t, c, "part", 200)
-
+	startDiscoh(t, fmt.Sprintf("pools:\n  main:\n    listen: %s\n    redis: %v\n    timeout: 300ms\n    data_dir: %s\n%s\n    servers:\n%s\n",
+		addr, isRedis, t.TempDir(), replicated, strings.Join(lines, "\n")), addr)
+	var c, direct kv = mcKV{memcache.New(addr)}, mcKV{memcache.New(servers[1].Addr)}
+	if isRedis {
+		c, direct = redisKV{redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})}, redisKV{redis.NewClient(&redis.Options{Addr: servers[1].Addr})}
+	}
+	var keys []string
+	for i := range 200 {
+		k := fmt.Sprintf("part:%d:%s", i, strings.Repeat("k", i%11))
+		c.set(t, k, "old")
+		keys = append(keys, k)
+	}
 	proxies[1].Refuse(true)
 	proxies[1].Cut()
 	for _, k := range keys {
-		if err := c.Del(t.Context(), k).Err(); err != nil {
-			t.Fatalf("DEL %s while a copy is cut off: %v", k, err)
-		}
+		c.del(t, k)
 	}
 	stale := 0
 	for _, k := range keys {
-		if v, _ := st.direct(t, 1).Get(t.Context(), k).Result(); v != "" {
+		if _, ok := direct.get(t, k); ok {
 			stale++
 		}
 	}
@@ -130,13 +196,39 @@ func TestPartitionedServerMissesNoDeletes(t *testing.T) {
 		t.Fatal("the cut-off server holds none of the deleted keys; the test proves nothing")
 	}
 	proxies[1].Refuse(false)
-	waitHealthy(t, c)
+	waitUp(t, addr, isRedis)
 	for _, k := range keys {
-		if v, err := c.Get(t.Context(), k).Result(); !errors.Is(err, redis.Nil) {
-			t.Errorf("GET %s after the heal = %q, %v; want a miss (it was deleted)", k, v, err)
+		if v, ok := c.get(t, k); ok {
+			t.Errorf("get %s after the heal = %q; want a miss (it was deleted)", k, v)
 		}
 	}
 }
+
+// waitUp waits until discoh reports every server up with an empty replay queue.
+func waitUp(t *testing.T, addr string, isRedis bool) {
+	t.Helper()
+	if isRedis {
+		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+		defer c.Close()
+		waitHealthy(t, c)
+		return
+	}
+	conn := dialRaw(t, addr)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stats := roundTrip(t, conn, "stats\r\n")
+		if !bytes.Contains(stats, []byte("_health down")) && !bytes.Contains(stats, []byte("_health returning")) &&
+			!regexpStatQueue.Match(stats) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("servers not healthy after 10s:\n%s", stats)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var regexpStatQueue = regexp.MustCompile(`_replay_queue [1-9]`)
 
 // waitHealthy waits until INFO shows every server up with an empty replay queue.
 func waitHealthy(t *testing.T, c *redis.Client) {
@@ -145,7 +237,7 @@ func waitHealthy(t *testing.T, c *redis.Client) {
 	for {
 		info := c.Info(t.Context(), "servers").Val()
 		if !strings.Contains(info, "health=down") && !strings.Contains(info, "health=returning") &&
-			!strings.Contains(info, "replay_queue=1") && !regexpQueue.MatchString(info) {
+			!regexpQueue.MatchString(info) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -213,5 +305,67 @@ func TestMemcacheKilledServerLosesNoReads(t *testing.T) {
 	}
 	if err := mc.Set(&memcache.Item{Key: "after", Value: []byte("x")}); err != nil {
 		t.Errorf("set after the kill: %v", err)
+	}
+}
+
+// mcKeys sets n keys through discoh's memcached pool and returns them.
+func mcKeys(t *testing.T, mc *memcache.Client, prefix string, n int) []string {
+	t.Helper()
+	var keys []string
+	for i := range n {
+		k := fmt.Sprintf("%s:%d:%s", prefix, i, strings.Repeat("k", i%11))
+		if err := mc.Set(&memcache.Item{Key: k, Value: []byte("v-" + k), Flags: 7}); err != nil {
+			t.Fatalf("set %s: %v", k, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func TestMemcacheHungServerCostsOneTimeout(t *testing.T) {
+	st := startMemcacheStack(t, 3, replicated)
+	mc := memcache.New(st.addr)
+	mc.Timeout = 3 * time.Second
+	keys := mcKeys(t, mc, "mhang", 200)
+	st.servers[1].Stop()
+	defer st.servers[1].Cont()
+	slow := 0
+	for _, k := range keys {
+		start := time.Now()
+		it, err := mc.Get(k)
+		if err != nil || string(it.Value) != "v-"+k {
+			t.Errorf("get %s with a hung server: %v; want its value from the other copy", k, err)
+		}
+		if time.Since(start) > 500*time.Millisecond {
+			slow++
+		}
+	}
+	t.Logf("SIGSTOPped memcached: %d of %d gets waited out the 1s timeout", slow, len(keys))
+	if slow > 1 {
+		t.Errorf("%d gets waited for the hung server; want at most one", slow)
+	}
+}
+
+func TestMemcacheServerRestartedEmptyIsWarmed(t *testing.T) {
+	st := startMemcacheStack(t, 3, replicated)
+	mc := memcache.New(st.addr)
+	keys := mcKeys(t, mc, "mwarm", 200)
+	port := st.servers[1].Port
+	st.servers[1].Kill()
+	st.servers[1] = testproc.MemcachedAt(t, port)
+	missed := 0
+	for _, k := range keys {
+		it, err := mc.Get(k)
+		if err != nil || string(it.Value) != "v-"+k || it.Flags != 7 {
+			missed++
+		}
+	}
+	if missed != 0 {
+		t.Errorf("%d gets missed after a server came back empty; want 0 (served from the partner)", missed)
+	}
+	c := dialRaw(t, st.addr)
+	stats := roundTrip(t, c, "stats\r\n")
+	if bytes.Contains(stats, []byte("STAT warm_copies 0\r\n")) || !bytes.Contains(stats, []byte("STAT warm_copies ")) {
+		t.Errorf("stats shows no warm copies:\n%s", stats)
 	}
 }

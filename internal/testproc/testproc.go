@@ -51,7 +51,12 @@ func RedisAt(t testing.TB, port int) *Proc {
 // Memcached starts memcached (TCP only, one thread, 64 MB) on a free port.
 func Memcached(t testing.TB, extra ...string) *Proc {
 	t.Helper()
-	port := FreePort(t)
+	return MemcachedAt(t, FreePort(t), extra...)
+}
+
+// MemcachedAt starts memcached on a given port, for tests that kill one and bring it back.
+func MemcachedAt(t testing.TB, port int, extra ...string) *Proc {
+	t.Helper()
 	args := []string{"-p", strconv.Itoa(port), "-l", "127.0.0.1", "-U", "0", "-t", "1", "-m", "64"}
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "root") // memcached refuses to run as root without it
