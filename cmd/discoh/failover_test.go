@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -367,5 +369,53 @@ func TestMemcacheServerRestartedEmptyIsWarmed(t *testing.T) {
 	stats := roundTrip(t, c, "stats\r\n")
 	if bytes.Contains(stats, []byte("STAT warm_copies 0\r\n")) || !bytes.Contains(stats, []byte("STAT warm_copies ")) {
 		t.Errorf("stats shows no warm copies:\n%s", stats)
+	}
+}
+
+// TestKillUnderSteadyLoad kills a server while clients keep reading and writing: no read of a
+// key written before the kill may fail, no write may fail, and the slowest read is reported as
+// the failover latency.
+func TestKillUnderSteadyLoad(t *testing.T) {
+	st := startRedisStack(t, 3, replicated)
+	c := redis.NewClient(&redis.Options{Addr: st.addr, Protocol: 2, PoolSize: 8, MaxRetries: -1})
+	defer c.Close()
+	keys := writeKeys(t, c, "steady", 300)
+	var readErrs, writeErrs, ops atomic.Int64
+	var slowest atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := keys[(w*37+i)%len(keys)]
+				start := time.Now()
+				got, err := c.Get(t.Context(), k).Result()
+				if d := int64(time.Since(start)); d > slowest.Load() {
+					slowest.Store(d)
+				}
+				if err != nil || got != "v-"+k {
+					readErrs.Add(1)
+				}
+				if c.Set(t.Context(), fmt.Sprintf("steady-new:%d:%d", w, i), "x", 0).Err() != nil {
+					writeErrs.Add(1)
+				}
+				ops.Add(2)
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	st.servers[1].Kill()
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("steady load with kill -9 of one of 3 servers: %d ops, %d failed reads, %d failed writes, slowest read %v",
+		ops.Load(), readErrs.Load(), writeErrs.Load(), time.Duration(slowest.Load()))
+	if readErrs.Load() != 0 || writeErrs.Load() != 0 {
+		t.Errorf("%d reads and %d writes failed; want 0 and 0", readErrs.Load(), writeErrs.Load())
 	}
 }
