@@ -39,6 +39,24 @@ func (d *Directory) pull(ctx context.Context, key []byte, v guard.Version, src *
 
 // pullAndInstall reads the database and installs what it found under version pk.version.
 // It runs on its own, bounded by PullTimeout and Close, whoever started it.
+// pullUnlessInstalled is pull for a reader that saw the key pending. The pull it saw may have
+// finished between its look at the guard and its joining the flight, so the collapsed call
+// looks again before querying: without that re-check a second reader would query the
+// database for a value already installed (G4: one pull per invalidation).
+func (d *Directory) pullUnlessInstalled(ctx context.Context, key []byte, v guard.Version, src *source.Source, params []any) (pulled, error) {
+	pk := pullKey{key: string(key), version: v}
+	p, shared, err := d.flights.Do(ctx, pk, func() (pulled, error) {
+		if r, err := d.guard.Read(ctx, key, d.cfg.Window); err == nil && r.State == guard.Hit {
+			return pulled{found: true, outcome: guard.Stored, value: r.Value}, nil
+		}
+		return d.pullAndInstall(pk, src, params)
+	})
+	if shared {
+		d.stats.pullsShared.Add(1)
+	}
+	return p, err
+}
+
 func (d *Directory) pullAndInstall(pk pullKey, src *source.Source, params []any) (pulled, error) {
 	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.PullTimeout)
 	defer cancel()

@@ -40,7 +40,7 @@ func (d *Directory) Read(ctx context.Context, key []byte) (val guard.Value, hit 
 func (d *Directory) awaitPull(ctx context.Context, key []byte, v guard.Version, src *source.Source, params []any) (guard.Value, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReadWait)
 	defer cancel()
-	p, err := d.pull(ctx, key, v, src, params)
+	p, err := d.pullUnlessInstalled(ctx, key, v, src, params)
 	if err != nil || !p.fresh() {
 		d.stats.readMisses.Add(1)
 		return guard.Value{}, false, nil
