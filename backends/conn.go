@@ -276,7 +276,9 @@ func (c *conn) deliver(buf []byte) (int, error) {
 		if err != nil || n == 0 {
 			return used, err
 		}
-		c.pop()
+		if !c.pop(call) {
+			return used, c.failure() // failed meanwhile: fail completed every pending call
+		}
 		call.complete(buf[used:used+n], nil)
 		used += n
 	}
@@ -307,14 +309,21 @@ func (c *conn) first() *Call {
 	return c.pending[c.head]
 }
 
-func (c *conn) pop() {
+// pop removes call from the head of the pending calls and reports whether it was still there:
+// a failure in between (the watchdog, a write error, a close) completes every pending call
+// itself, and call must not be completed twice.
+func (c *conn) pop(call *Call) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.err != nil || c.head == len(c.pending) || c.pending[c.head] != call {
+		return false
+	}
 	c.pending[c.head] = nil
 	c.head++
 	if c.head == len(c.pending) {
 		c.pending, c.head = c.pending[:0], 0
 	}
+	return true
 }
 
 func wrapNetErr(err error) error {

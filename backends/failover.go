@@ -65,7 +65,18 @@ func (s *Server) Missed(key []byte, cause error) bool {
 	}
 	if cause == nil || errors.Is(cause, errFastFail) {
 		err := s.queue.Defer(key)
-		return !errors.Is(err, replay.ErrSealed)
+		if !errors.Is(err, replay.ErrSealed) {
+			return true
+		}
+		if s.Up() {
+			return false // it has just caught up: the caller sends the write itself
+		}
+		// Sealed but not up: the queue was drained before this spell down, or the server is
+		// between its replay and being marked up. Queue the key and send the server back down,
+		// so it is replayed before any read.
+		s.health.Eject(errors.New("missed a write while not up"))
+		s.queue.Add(key)
+		return true
 	}
 	s.health.Eject(cause) // first: no reads until the key is replayed
 	s.queue.Add(key)

@@ -11,6 +11,7 @@ import (
 	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/coherence/guard"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/proxy/commands"
 	"github.com/discoh/discoh/resp"
 )
 
@@ -21,11 +22,40 @@ import (
 
 // routeCoherent answers args through the directory when it is one of the commands above on a
 // coherent key, and reports whether it did.
-func (s *Session) routeCoherent(args [][]byte, keys []int) bool {
+func (s *Session) routeCoherent(cmd *commands.Command, args [][]byte, keys []int) bool {
 	dir := s.r.Dir
-	if dir == nil || !anyCovered(dir, args, keys) {
+	if dir == nil {
 		return false
 	}
+	if sidecar(args, keys) {
+		s.queueError("ERR discoh: keys ending in \\x00discoh hold coherence state and cannot be used")
+		return true
+	}
+	if !anyCovered(dir, args, keys) {
+		return false
+	}
+	if !s.coherentCommand(args, keys) {
+		if cmd.Flags&commands.Write == 0 {
+			return false // other reads see the value as stored; a tombstone reads as a miss
+		}
+		s.queueError("ERR discoh: '" + strings.ToLower(string(args[0])) + "' would write a coherent key around the coherence directory; use GET, SET [EX|PX], SETEX, PSETEX, DEL, UNLINK, GETDEL")
+		return true
+	}
+	return true
+}
+
+// sidecar reports whether a key is a coherence sidecar, which only the directory may touch.
+func sidecar(args [][]byte, keys []int) bool {
+	for _, k := range keys {
+		if guard.IsRedisSidecar(args[k]) {
+			return true
+		}
+	}
+	return false
+}
+
+// coherentCommand runs the commands the directory answers and reports whether args was one.
+func (s *Session) coherentCommand(args [][]byte, keys []int) bool {
 	switch lower(args[0]) {
 	case "get":
 		s.queueLit(s.coherentGet(args[1]))
@@ -208,6 +238,9 @@ func (d RedisDoer) Do(_ context.Context, key []byte, args ...[]byte) ([]byte, er
 	d.Pool.Servers[d.Pool.Owner(key)].Send(call, backends.LaneRESP2, 0)
 	call.Wait()
 	if call.Err != nil {
+		// The guard state may or may not have changed: the server deletes key before it
+		// serves reads again (fail closed, G5).
+		call.Server.Missed(key, call.Err)
 		return nil, call.Err
 	}
 	return bytes.Clone(call.Reply), nil

@@ -84,7 +84,7 @@ func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
 		s.queueError("ERR unsupported command '" + string(args[0]) + "' without keys: discoh routes commands by key")
 	case isBlocking(cmd, args):
 		s.routeBlocking(args, raw, keys)
-	case s.tx == nil && s.routeCoherent(args, keys):
+	case s.routeCoherent(cmd, args, keys):
 	default:
 		s.routeKeys(cmd, args, raw, keys)
 	}

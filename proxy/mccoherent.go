@@ -129,6 +129,9 @@ func (d MemcacheDoer) Do(_ context.Context, key, req []byte, kind mcproto.Kind) 
 	d.Pool.Servers[d.Pool.Owner(key)].Send(call, backends.LaneRESP2, 0)
 	call.Wait()
 	if call.Err != nil {
+		// The guard state may or may not have changed: the server deletes key before it
+		// serves reads again (fail closed, G5).
+		call.Server.Missed(key, call.Err)
 		return nil, call.Err
 	}
 	return bytes.Clone(call.Reply), nil

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"strconv"
+	"time"
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/mcproto"
@@ -153,7 +154,10 @@ func parseMetaValue(reply []byte) (partnerValue, bool) {
 // addBack stores v on the server that missed it, unless it has a value of its own by now.
 func (s *MemcacheSession) addBack(server *backends.Server, key []byte, v partnerValue) {
 	exptime := int64(0)
-	if v.ttl > 0 {
+	switch {
+	case v.ttl > 30*24*3600: // memcached reads larger values as a Unix time
+		exptime = time.Now().Unix() + v.ttl
+	case v.ttl > 0:
 		exptime = v.ttl
 	}
 	call := backends.NewCall()

@@ -83,6 +83,14 @@ func (s *MemcacheSession) forwardKey(req *mcproto.Request, encoded []byte) {
 func (s *MemcacheSession) forward(req *mcproto.Request, encoded []byte, noreply, quiet bool) {
 	write := req.Kind != mcproto.MetaGet && req.Kind != mcproto.MetaDebug
 	targets := s.targets(req.Keys[0], write)
+	if !write {
+		targets = targets[:1] // a read asks the best copy; failover tries the next on error
+	} else if req.Kind == mcproto.Cas && len(targets) > 1 {
+		// A cas token is the primary's own: the other copies would answer EXISTS. They lose
+		// their copy instead, and are refilled from the primary on their next miss.
+		s.dropCopies(req.Keys[0], targets[1:])
+		targets = targets[:1]
+	}
 	rp := mcReply{kind: req.Kind, noreply: noreply, quiet: quiet, read: !write, write: write}
 	for _, t := range targets {
 		call := backends.NewCall()
@@ -94,6 +102,17 @@ func (s *MemcacheSession) forward(req *mcproto.Request, encoded []byte, noreply,
 		rp.call, rp.copies = rp.copies[0], nil
 	}
 	s.queue = append(s.queue, rp)
+}
+
+// dropCopies deletes key on servers, waiting for nothing but the replies' pairing.
+func (s *MemcacheSession) dropCopies(key []byte, servers []int) {
+	for _, i := range servers {
+		call := backends.NewCall()
+		call.Req = append(append(append(call.Req, "delete "...), key...), "\r\n"...)
+		call.Kind = uint8(mcproto.Delete)
+		s.send(i, call)
+		s.queue = append(s.queue, mcReply{call: call, kind: mcproto.Delete, noreply: true, write: true})
+	}
 }
 
 // targets returns the key's live servers: all copies for a write, the best first for a read.

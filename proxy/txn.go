@@ -66,8 +66,13 @@ func (s *Session) txRefusal(args [][]byte) string {
 	}
 	keys, err := cmd.Keys(args, s.keys[:0])
 	s.keys = keys
-	if err != nil {
+	switch {
+	case err != nil:
 		return err.Error()
+	case s.r.pool.Replicas() > 1 && cmd.Flags&commands.Write != 0:
+		return "ERR discoh: writes inside MULTI are not supported on pools with replicas > 1"
+	case s.r.Dir != nil && anyCovered(s.r.Dir, args, keys):
+		return "ERR discoh: coherent keys are not supported inside MULTI"
 	}
 	for _, k := range keys {
 		owner := s.r.pool.Owner(args[k])

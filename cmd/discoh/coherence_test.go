@@ -224,3 +224,19 @@ func TestNonCoherentKeysUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCoherentKeysRefuseWritesAroundTheDirectory(t *testing.T) {
+	p := startCoherentPair(t, true)
+	c := dialRaw(t, p.addrs[0])
+	c.send("INCR user:5\r\n")
+	c.expect("-ERR discoh: 'incr' would write a coherent key around the coherence directory")
+	c.r.ReadString('\n')
+	c.send("SET user:5 x NX\r\n")
+	c.expect("-ERR discoh: 'set' would write a coherent key")
+	c.r.ReadString('\n')
+	c.send("*2\r\n$3\r\nGET\r\n$13\r\nuser:5\x00discoh\r\n")
+	c.expect("-ERR discoh: keys ending in")
+	c.r.ReadString('\n')
+	c.send("MULTI\r\nDEL user:5\r\nEXEC\r\n")
+	c.expect("+OK\r\n-ERR discoh: coherent keys are not supported inside MULTI\r\n-EXECABORT")
+}

@@ -419,3 +419,25 @@ func TestKillUnderSteadyLoad(t *testing.T) {
 		t.Errorf("%d reads and %d writes failed; want 0 and 0", readErrs.Load(), writeErrs.Load())
 	}
 }
+
+// TestServerMarkedDownByReadsMissesNoDeletes: a server marked down by failed reads, not by a
+// failed write, must still have the deletes it misses replayed before it serves again.
+func TestServerMarkedDownByReadsMissesNoDeletes(t *testing.T) {
+	st := startRedisStack(t, 3, replicated)
+	c := st.client(t, 2)
+	keys := writeKeys(t, c, "sealed", 100)
+	st.servers[1].Stop()
+	readAll(t, c, keys) // reads on the hung server time out once and mark it down
+	for _, k := range keys {
+		if err := c.Del(t.Context(), k).Err(); err != nil {
+			t.Fatalf("DEL %s with a copy down: %v", k, err)
+		}
+	}
+	st.servers[1].Cont()
+	waitHealthy(t, c)
+	for _, k := range keys {
+		if v, err := c.Get(t.Context(), k).Result(); !errors.Is(err, redis.Nil) {
+			t.Errorf("GET %s after the server came back = %q, %v; want a miss (it was deleted)", k, v, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/discoh/discoh/backends"
@@ -158,7 +159,8 @@ func failover(pc *config.Pool) *backends.Failover {
 	h.MaxBackoff = max(h.MaxBackoff, h.RetryTimeout)
 	dir := pc.DataDir
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "discoh")
+		// One directory per listener: two instances on a host must not share replay queues.
+		dir = filepath.Join(os.TempDir(), "discoh", strings.NewReplacer(":", "_", "/", "_").Replace(pc.Listen))
 	}
 	proto := proxy.RedisProtocol()
 	if !pc.Redis {
