@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/discoh/discoh/backends/health"
 	"github.com/discoh/discoh/backends/replay"
@@ -91,6 +92,7 @@ func (s *Server) probe(ctx context.Context) error {
 // catchUp runs before a returning server is marked up: it deletes every key the server missed,
 // or flushes it when the queue overflowed or was damaged.
 func (s *Server) catchUp(ctx context.Context) error {
+	s.recovered.Store(time.Now().UnixNano())
 	if s.queue.Overflowed() {
 		if err := s.queue.Reset(func() error { return s.do(ctx, s.proto.Flush) }); err != nil {
 			return err

@@ -48,6 +48,8 @@ type Server struct {
 	queue  *replay.Queue
 	proto  *Protocol
 
+	recovered atomic.Int64 // when a connection to it last came back (unix ns); 0 if never lost
+
 	Requests atomic.Int64 // calls sent
 	Failures atomic.Int64 // calls that ended in an error
 }
@@ -137,7 +139,21 @@ func (s *Server) settle(sl *slot, c *conn, err error) {
 		sl.downUntil, sl.err = time.Now().Add(redialBackoff), err
 		return
 	}
+	if sl.c != nil || sl.err != nil {
+		s.recovered.Store(time.Now().UnixNano()) // a connection came back: it may have restarted empty
+	}
 	sl.c, sl.err = c, nil
+}
+
+// WarmWindow is how long after a server reconnects or returns its misses are looked up on its
+// partner copies: long enough to refill a restarted server's hot keys, short enough that a
+// healthy pool does not pay a second lookup for every real miss.
+const WarmWindow = time.Minute
+
+// Warming reports whether the server reconnected or returned within the warm window.
+func (s *Server) Warming() bool {
+	r := s.recovered.Load()
+	return r != 0 && time.Since(time.Unix(0, r)) < WarmWindow
 }
 
 func (s *Server) dial(lane int) (*conn, error) {

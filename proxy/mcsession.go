@@ -198,7 +198,7 @@ func (s *MemcacheSession) finishCall(dst []byte, rp *mcReply) []byte {
 		call = s.failover(call)
 	case call.Err != nil && rp.write:
 		missed(call)
-	case rp.read && s.m.pool.Replicas() > 1 && string(call.Reply) == "END\r\n":
+	case rp.read && s.m.pool.Replicas() > 1 && string(call.Reply) == "END\r\n" && call.Server.Warming():
 		call = s.warm(call)
 	}
 	defer call.Release()

@@ -121,7 +121,7 @@ func (s *Session) finishCall(dst []byte, rp *reply) []byte {
 	}
 	if call.Err != nil {
 		call = s.afterFailure(call, rp)
-	} else if rp.read && s.r.pool.Replicas() > 1 && isNull(call.Reply) {
+	} else if rp.read && s.r.pool.Replicas() > 1 && isNull(call.Reply) && call.Server.Warming() {
 		call = s.warm(call)
 	}
 	defer call.Release()

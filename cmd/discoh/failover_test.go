@@ -441,3 +441,19 @@ func TestServerMarkedDownByReadsMissesNoDeletes(t *testing.T) {
 		}
 	}
 }
+
+// TestNoWarmUpWhileHealthy: outside the warm window after a reconnect, a miss on a key's first
+// copy is a miss, however its other copy looks (a healthy pool pays no second lookup per miss).
+func TestNoWarmUpWhileHealthy(t *testing.T) {
+	st := startRedisStack(t, 3, replicated)
+	c := st.client(t, 2)
+	r := testRing(3)
+	for i := range 50 {
+		k := fmt.Sprintf("healthy:%d", i)
+		owners := r.Owners([]byte(k), 2, nil)
+		st.direct(t, owners[1]).Set(t.Context(), k, "only on the partner", 0)
+		if v, err := c.Get(t.Context(), k).Result(); !errors.Is(err, redis.Nil) {
+			t.Fatalf("GET %s = %q, %v; want a miss (no warm-up while healthy)", k, v, err)
+		}
+	}
+}
