@@ -10,9 +10,11 @@ import (
 // mcGet is a get, gets, gat or gats whose keys live on several servers: one call per server,
 // merged back in the client's key order.
 type mcGet struct {
-	calls []*backends.Call
-	keys  [][]byte // copies of the client's keys, in its order
-	order []int    // for each key, the index of its server's call
+	kind    mcproto.Kind
+	exptime int64 // gat and gats
+	calls   []*backends.Call
+	keys    [][]byte // copies of the client's keys, in its order
+	order   []int    // for each key, the index of its server's call
 }
 
 // dispatchGet sends each server its share of the keys, or the whole request to the one server
@@ -30,7 +32,7 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 		s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, keys: len(req.Keys), read: true})
 		return
 	}
-	g := &mcGet{order: make([]int, len(req.Keys))}
+	g := &mcGet{order: make([]int, len(req.Keys)), kind: req.Kind, exptime: req.Exptime}
 	for i, key := range req.Keys {
 		g.keys = append(g.keys, bytes.Clone(key))
 		g.order[i] = indexOf(servers, owners[i])
@@ -93,7 +95,12 @@ func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
 	rest := make([][]byte, len(g.calls))
 	for i, call := range g.calls {
 		if call.Err != nil {
-			return s.appendBackendError(dst, call)
+			r, ok := g.elsewhere(s, i)
+			if !ok {
+				return s.appendBackendError(dst, call)
+			}
+			rest[i] = r
+			continue
 		}
 		if _, _, _, err := mcproto.NextValue(call.Reply); err != nil {
 			return append(dst, call.Reply...) // an error line from the server
@@ -113,6 +120,27 @@ func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
 	s.m.Stats.GetHits.Add(int64(hits))
 	s.m.Stats.GetMisses.Add(int64(len(g.keys) - hits))
 	return mcproto.AppendEnd(dst)
+}
+
+// elsewhere answers the keys of failed part i from their other copies, key by key, as the
+// VALUE blocks the part would have returned; ok is false when a key has no copy that answers.
+func (g *mcGet) elsewhere(s *MemcacheSession, i int) (blocks []byte, ok bool) {
+	failed := g.calls[i]
+	for k, key := range g.keys {
+		if g.order[k] != i {
+			continue
+		}
+		req := mcproto.AppendGetLine(nil, g.kind, g.exptime, key)
+		call := askCopies(s.m.pool, key, failed.Server, req, uint8(g.kind), s.send)
+		if call == nil {
+			return nil, false
+		}
+		if v, _, found, _ := mcproto.NextValue(call.Reply); found {
+			blocks = append(blocks, v.Raw...)
+		}
+		call.Release()
+	}
+	return mcproto.AppendEnd(blocks), true
 }
 
 func (g *mcGet) release() {

@@ -63,21 +63,48 @@ func (s *Session) failover(failed *backends.Call) *backends.Call {
 // retryOnCopies sends failed's request to the other live copies of key in turn, with send,
 // until one answers; it returns that call and releases failed, or returns failed.
 func retryOnCopies(pool *backends.Pool, failed *backends.Call, key []byte, send func(int, *backends.Call)) *backends.Call {
+	retry := askCopies(pool, key, failed.Server, failed.Req, failed.Kind, send)
+	if retry == nil {
+		return failed
+	}
+	failed.Release()
+	return retry
+}
+
+// askCopies sends req, a read of key, to key's live copies other than skip, in ring order, and
+// returns the first call that was answered, or nil when none was.
+func askCopies(pool *backends.Pool, key []byte, skip *backends.Server, req []byte, kind uint8, send func(int, *backends.Call)) *backends.Call {
 	for _, i := range pool.ReadTargets(key, nil) {
-		if pool.Servers[i] == failed.Server {
+		if pool.Servers[i] == skip {
 			continue
 		}
-		retry := backends.NewCall()
-		retry.Req, retry.Kind = append(retry.Req, failed.Req...), failed.Kind
-		send(i, retry)
-		retry.Wait()
-		if retry.Err == nil {
-			failed.Release()
-			return retry
+		call := backends.NewCall()
+		call.Req, call.Kind = append(call.Req, req...), kind
+		send(i, call)
+		call.Wait()
+		if call.Err == nil {
+			return call
 		}
-		retry.Release()
+		call.Release()
 	}
-	return failed
+	return nil
+}
+
+// mgetElsewhere answers a failed part of a split MGET key by key from the keys' other copies,
+// as the array reply the part would have had; ok is false when a key has no copy that answers.
+func (s *Session) mgetElsewhere(failed *backends.Call) (reply []byte, ok bool) {
+	keys := keysOf(failed.Req)
+	reply = resp.AppendArrayLen(nil, len(keys))
+	for _, key := range keys {
+		call := askCopies(s.r.pool, key, failed.Server, resp.AppendCommand(nil, []byte("GET"), key), 0,
+			func(i int, c *backends.Call) { s.r.pool.Servers[i].Send(c, s.lane, s.id) })
+		if call == nil {
+			return nil, false
+		}
+		reply = append(reply, call.Reply...)
+		call.Release()
+	}
+	return reply, true
 }
 
 // keysOf returns the keys of an encoded request, for the rare paths that need them after the

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/discoh/discoh/backends"
@@ -101,6 +102,13 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 	for i, call := range sp.calls {
 		call.Wait()
 		replies[i] = call.Reply
+		if call.Err != nil && !sp.write && isMGet(call.Req) {
+			// A part of a read failed: ask the keys' other copies, key by key.
+			if r, ok := s.mgetElsewhere(call); ok {
+				replies[i] = r
+				continue
+			}
+		}
 		if failed == nil && call.Err != nil {
 			failed = call
 		}
@@ -115,6 +123,11 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 		}
 	}
 	return sp.merge(s, sp, replies, dst)
+}
+
+func isMGet(req []byte) bool {
+	args := argsOf(req)
+	return len(args) > 0 && bytes.EqualFold(args[0], []byte("mget"))
 }
 
 // waitCopies waits for a write's other copies and records the keys a failed one missed.

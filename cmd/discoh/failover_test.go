@@ -457,3 +457,35 @@ func TestNoWarmUpWhileHealthy(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiKeyReadsFailOverPerKey: the first multi-key read after a kill has a part in flight
+// on the dead server; its keys are answered by their other copies.
+func TestMultiKeyReadsFailOverPerKey(t *testing.T) {
+	t.Run("redis", func(t *testing.T) {
+		st := startRedisStack(t, 3, replicated)
+		c := st.client(t, 2)
+		keys := writeKeys(t, c, "mfail", 60)
+		c.MGet(t.Context(), keys...) // connections to every server are up
+		st.servers[1].Kill()
+		vals, err := c.MGet(t.Context(), keys...).Result()
+		if err != nil {
+			t.Fatalf("MGET right after a kill: %v", err)
+		}
+		for i, k := range keys {
+			if vals[i] != "v-"+k {
+				t.Errorf("MGET[%d] = %v; want v-%s", i, vals[i], k)
+			}
+		}
+	})
+	t.Run("memcached", func(t *testing.T) {
+		st := startMemcacheStack(t, 3, replicated)
+		mc := memcache.New(st.addr)
+		keys := mcKeys(t, mc, "mfail", 60)
+		mc.GetMulti(keys)
+		st.servers[1].Kill()
+		got, err := mc.GetMulti(keys)
+		if err != nil || len(got) != len(keys) {
+			t.Errorf("multi-get right after a kill: %d of %d keys, %v", len(got), len(keys), err)
+		}
+	})
+}
