@@ -159,17 +159,7 @@ func (s *MemcacheSession) queueLit(add func(dst []byte) []byte) {
 
 // Flush implements mcserver.Session.
 func (s *MemcacheSession) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
-	var err error
-	for i := range s.queue {
-		dst = s.finish(dst, &s.queue[i])
-		s.queue[i] = mcReply{}
-		if err != nil {
-			dst = dst[:0] // the client is gone: finish the calls, keep nothing
-		} else if len(dst) >= spillBytes {
-			err = spill(dst)
-			dst = dst[:0]
-		}
-	}
+	dst, err := flushQueue(s.queue, dst, spill, s.finish)
 	s.queue, s.lit = s.queue[:0], s.lit[:0]
 	return dst, err
 }

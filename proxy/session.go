@@ -66,18 +66,29 @@ func (s *Session) queueSimple(msg string) {
 
 // Flush implements respserver.Session.
 func (s *Session) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
+	dst, err := flushQueue(s.queue, dst, spill, func(dst []byte, rp *reply) []byte {
+		return s.capReply(len(dst), s.finish(dst, rp))
+	})
+	s.queue, s.lit = s.queue[:0], s.lit[:0]
+	return dst, err
+}
+
+// flushQueue finishes every queued reply in order into dst, handing dst to spill whenever it
+// grows large. Once spill fails (the client is gone) it still finishes every reply, so their
+// calls are waited for and released, but keeps nothing.
+func flushQueue[R any](queue []R, dst []byte, spill func([]byte) error, finish func([]byte, *R) []byte) ([]byte, error) {
 	var err error
-	for i := range s.queue {
-		dst = s.capReply(len(dst), s.finish(dst, &s.queue[i]))
-		s.queue[i] = reply{}
+	var zero R
+	for i := range queue {
+		dst = finish(dst, &queue[i])
+		queue[i] = zero
 		if err != nil {
-			dst = dst[:0] // the client is gone: finish the calls, keep nothing
+			dst = dst[:0]
 		} else if len(dst) >= spillBytes {
 			err = spill(dst)
 			dst = dst[:0]
 		}
 	}
-	s.queue, s.lit = s.queue[:0], s.lit[:0]
 	return dst, err
 }
 
