@@ -2,6 +2,8 @@ package backends
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/discoh/discoh/backends/ring"
@@ -36,6 +38,7 @@ type Pool struct {
 	timeout   time.Duration
 	replicas  int
 	autoEject bool
+	writes    writes
 }
 
 // NewPool builds the servers and the ring.
@@ -153,4 +156,45 @@ func (p *Pool) SameCopies(keys [][]byte) bool {
 		}
 	}
 	return true
+}
+
+// writes counts, per key, the writes still on their way to the key's copies. Warm-up asks it so
+// it never copies a value back from a partner that a DEL has not reached yet.
+type writes struct {
+	mu   sync.Mutex
+	keys map[string]int
+	seq  atomic.Uint64 // BeginWrite calls so far
+}
+
+// BeginWrite records a write of key sent to several copies; EndWrite when all have answered.
+func (p *Pool) BeginWrite(key []byte) {
+	p.writes.mu.Lock()
+	defer p.writes.mu.Unlock()
+	if p.writes.keys == nil {
+		p.writes.keys = make(map[string]int)
+	}
+	p.writes.keys[string(key)]++
+	p.writes.seq.Add(1)
+}
+
+// WriteSeq counts the replicated writes begun so far: warm-up copies a value back only if no
+// write began while it looked the value up.
+func (p *Pool) WriteSeq() uint64 { return p.writes.seq.Load() }
+
+// EndWrite ends what BeginWrite began.
+func (p *Pool) EndWrite(key []byte) {
+	p.writes.mu.Lock()
+	defer p.writes.mu.Unlock()
+	if n := p.writes.keys[string(key)]; n > 1 {
+		p.writes.keys[string(key)] = n - 1
+	} else {
+		delete(p.writes.keys, string(key))
+	}
+}
+
+// Writing reports whether a write of key is still on its way to some of its copies.
+func (p *Pool) Writing(key []byte) bool {
+	p.writes.mu.Lock()
+	defer p.writes.mu.Unlock()
+	return p.writes.keys[string(key)] > 0
 }

@@ -101,7 +101,7 @@ func (s *Session) routeKeys(cmd *commands.Command, args [][]byte, raw []byte, ke
 	targets := s.targets(args[keys[0]], write)
 	switch {
 	case write && len(targets) > 1:
-		s.forwardCopies(targets, raw, args)
+		s.forwardCopies(targets, raw, args, keys)
 	default:
 		call := s.newCall(raw, args)
 		s.send(targets[0], call)

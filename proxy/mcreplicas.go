@@ -12,9 +12,14 @@ import (
 // firstCopy waits for every copy of a write, records the key as missed by the copies that
 // failed, releases all but the answer and returns the first copy that succeeded (or the first).
 func (s *MemcacheSession) firstCopy(copies []*backends.Call) *backends.Call {
-	var answer *backends.Call
 	for _, call := range copies {
 		call.Wait()
+	}
+	for _, key := range mcKeysOf(copies[0].Req) {
+		s.m.pool.EndWrite(key)
+	}
+	var answer *backends.Call
+	for _, call := range copies {
 		if call.Err != nil {
 			missed(call)
 		} else if answer == nil {
@@ -72,6 +77,10 @@ func (s *MemcacheSession) warm(missed *backends.Call) *backends.Call {
 		return missed
 	}
 	key := keys[0]
+	if s.m.pool.Writing(key) {
+		return missed // a write (a delete?) has not reached every copy: the partner may be stale
+	}
+	seq := s.m.pool.WriteSeq()
 	for _, i := range s.m.pool.ReadTargets(key, nil) {
 		if s.m.pool.Servers[i] == missed.Server {
 			continue
@@ -79,6 +88,14 @@ func (s *MemcacheSession) warm(missed *backends.Call) *backends.Call {
 		v, ok := s.metaGet(i, key)
 		if !ok {
 			continue
+		}
+		if s.m.pool.WriteSeq() != seq {
+			// A write began meanwhile: do not copy back. A get is still served the value; a
+			// gets needs the server's own cas token, so it stays a miss.
+			if !gets {
+				missed.Reply = mcproto.AppendEnd(mcproto.AppendValue(missed.Reply[:0], key, v.flags, v.data, 0, false))
+			}
+			return missed
 		}
 		s.addBack(missed.Server, key, v)
 		if gets {

@@ -100,6 +100,8 @@ func (s *MemcacheSession) forward(req *mcproto.Request, encoded []byte, noreply,
 	}
 	if len(rp.copies) == 1 {
 		rp.call, rp.copies = rp.copies[0], nil
+	} else {
+		s.m.pool.BeginWrite(req.Keys[0])
 	}
 	s.queue = append(s.queue, rp)
 }

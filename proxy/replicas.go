@@ -11,7 +11,10 @@ import (
 
 // forwardCopies sends a write to every live copy of its keys. The client hears the first
 // copy's reply that came back; a copy that failed has the keys recorded as missed.
-func (s *Session) forwardCopies(targets []int, raw []byte, args [][]byte) {
+func (s *Session) forwardCopies(targets []int, raw []byte, args [][]byte, keys []int) {
+	for _, k := range keys {
+		s.r.pool.BeginWrite(args[k])
+	}
 	copies := make([]*backends.Call, len(targets))
 	for i, t := range targets {
 		copies[i] = s.newCall(raw, args)
@@ -23,9 +26,14 @@ func (s *Session) forwardCopies(targets []int, raw []byte, args [][]byte) {
 // finishCopies waits for every copy and replies with the first success, or with the error when
 // no copy took the write.
 func (s *Session) finishCopies(dst []byte, copies []*backends.Call) []byte {
-	var answer *backends.Call
 	for _, call := range copies {
 		call.Wait()
+	}
+	for _, key := range keysOf(copies[0].Req) {
+		s.r.pool.EndWrite(key)
+	}
+	var answer *backends.Call
+	for _, call := range copies {
 		if call.Err != nil {
 			for _, key := range keysOf(call.Req) {
 				call.Server.Missed(key, call.Err)
@@ -140,6 +148,10 @@ func (s *Session) warm(missed *backends.Call) *backends.Call {
 		return missed
 	}
 	key := args[1]
+	if s.r.pool.Writing(key) {
+		return missed // a write (a DEL?) has not reached every copy: the partner may be stale
+	}
+	seq := s.r.pool.WriteSeq()
 	for _, i := range s.r.pool.ReadTargets(key, nil) {
 		if s.r.pool.Servers[i] == missed.Server {
 			continue
@@ -151,7 +163,9 @@ func (s *Session) warm(missed *backends.Call) *backends.Call {
 		s.r.pool.Servers[i].Send(found, s.lane, s.id)
 		found.Wait()
 		if value, ttl, ok := valueAndTTL(found); ok {
-			s.copyBack(missed.Server, key, value, ttl)
+			if s.r.pool.WriteSeq() == seq {
+				s.copyBack(missed.Server, key, value, ttl)
+			}
 			found.Reply = append(found.Reply[:0], resp.AppendBulk(nil, value)...)
 			missed.Release()
 			return found

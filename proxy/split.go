@@ -10,11 +10,12 @@ import (
 
 // split is a multi-key command cut into one call per server, and how to merge the replies.
 type split struct {
-	calls  []*backends.Call
-	copies []*backends.Call // a write's other copies: waited for, not merged
-	write  bool             // a failed part's keys are missed writes
-	merge  func(s *Session, sp *split, replies [][]byte, dst []byte) []byte
-	order  []int // MGET: for each key in the client's order, the index of its call
+	calls   []*backends.Call
+	copies  []*backends.Call // a write's other copies: waited for, not merged
+	write   bool             // a failed part's keys are missed writes
+	writing [][]byte         // keys of a write on their way to several copies (Pool.BeginWrite)
+	merge   func(s *Session, sp *split, replies [][]byte, dst []byte) []byte
+	order   []int // MGET: for each key in the client's order, the index of its call
 }
 
 // splitter returns how to split a command across servers and how many arguments travel with
@@ -51,6 +52,10 @@ func (s *Session) splitKeys(args [][]byte, keys []int, width int, write bool, me
 		sp.order[i] = indexOf(servers, targets[0])
 		for _, t := range targets[1:] {
 			copyServers = addPart(copies, copyServers, t, args[0], args[k:k+width])
+		}
+		if len(targets) > 1 {
+			s.r.pool.BeginWrite(args[k])
+			sp.writing = append(sp.writing, bytes.Clone(args[k]))
 		}
 	}
 	sp.calls = s.sendParts(parts, servers)
@@ -96,6 +101,9 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 	waitCopies(sp.copies)
 	if sp.write {
 		waitCopies(sp.calls)
+	}
+	for _, key := range sp.writing {
+		s.r.pool.EndWrite(key)
 	}
 	replies := make([][]byte, len(sp.calls))
 	var failed *backends.Call

@@ -1,0 +1,73 @@
+package backends
+
+import (
+	"fmt"
+	"testing"
+)
+
+func testPool(t *testing.T, replicas int) *Pool {
+	t.Helper()
+	var specs []ServerSpec
+	for i := range 4 {
+		specs = append(specs, ServerSpec{Addr: fmt.Sprintf("127.0.0.1:%d", 7001+i), Name: fmt.Sprintf("s%d", i+1), Weight: 1})
+	}
+	p, err := NewPool(PoolConfig{Name: "t", Servers: specs, Hash: "fnv1a_64", Distribution: "ketama",
+		HashTag: "{}", Replicas: replicas, Options: Options{Framer: RedisFramer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+func TestTargetsAreTheKeysDistinctCopies(t *testing.T) {
+	p := testPool(t, 2)
+	for i := range 200 {
+		key := []byte(fmt.Sprintf("key:%d", i))
+		read, write := p.ReadTargets(key, nil), p.WriteTargets(key, nil)
+		if len(read) != 2 || len(write) != 2 || read[0] == read[1] {
+			t.Fatalf("%s: read %v, write %v; want 2 distinct copies", key, read, write)
+		}
+		if read[0] != p.Owner(key) || read[0] != write[0] || read[1] != write[1] {
+			t.Fatalf("%s: read %v, write %v, owner %d; want the owner first and the same copies", key, read, write, p.Owner(key))
+		}
+	}
+}
+
+func TestSameCopiesFollowsHashTags(t *testing.T) {
+	p := testPool(t, 2)
+	if !p.SameCopies([][]byte{[]byte("{u1}a"), []byte("{u1}b"), []byte("{u1}c")}) {
+		t.Error("keys with one hash tag: SameCopies = false; want true")
+	}
+	differ := false
+	for i := range 50 {
+		if !p.SameCopies([][]byte{[]byte("a"), []byte(fmt.Sprintf("b%d", i))}) {
+			differ = true
+		}
+	}
+	if !differ {
+		t.Error("50 unrelated key pairs all share their copies; want some that do not")
+	}
+}
+
+func TestWritesInFlight(t *testing.T) {
+	p := testPool(t, 2)
+	k := []byte("k")
+	seq := p.WriteSeq()
+	p.BeginWrite(k)
+	p.BeginWrite(k)
+	if !p.Writing(k) || p.Writing([]byte("other")) {
+		t.Fatal("Writing after two BeginWrite: want k only")
+	}
+	p.EndWrite(k)
+	if !p.Writing(k) {
+		t.Error("one of two writes ended: Writing = false; want true")
+	}
+	p.EndWrite(k)
+	if p.Writing(k) {
+		t.Error("both writes ended: Writing = true; want false")
+	}
+	if got := p.WriteSeq() - seq; got != 2 {
+		t.Errorf("WriteSeq advanced by %d; want 2", got)
+	}
+}
