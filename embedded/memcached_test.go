@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,11 +14,12 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/discoh/discoh/internal/testproc"
 )
 
 const (
-	memcachedPath = "/usr/bin/memcached"
-	ioTimeout     = 5 * time.Second
+	ioTimeout = 5 * time.Second
 )
 
 // startEmbedded starts an embedded server, closed when the test ends.
@@ -32,56 +31,6 @@ func startEmbedded(t *testing.T) *Memcached {
 	}
 	t.Cleanup(m.Close)
 	return m
-}
-
-// startReal starts memcached 1.6 on a free loopback port, killed when the test ends.
-func startReal(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(memcachedPath); err != nil {
-		t.Fatalf("%s is needed: %v", memcachedPath, err)
-	}
-	port := strconv.Itoa(freePort(t))
-	args := []string{"-p", port, "-l", "127.0.0.1", "-U", "0", "-t", "1", "-m", "16"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root") // memcached refuses root without it
-	}
-	cmd := exec.Command(memcachedPath, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting memcached: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", port)
-	waitListening(t, addr)
-	return addr
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(ioTimeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("memcached at %s not listening: %v", addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // servers returns the servers every behaviour test runs against, by name.
@@ -660,4 +609,10 @@ func TestStartMemcachedError(t *testing.T) {
 	if _, err := StartMemcached(m.Addr()); err == nil || !strings.HasPrefix(err.Error(), "embedded: memcached on ") {
 		t.Errorf("StartMemcached on a busy port: got %v; want an embedded: error", err)
 	}
+}
+
+// startReal starts a real memcached for the comparison and returns its address.
+func startReal(t *testing.T) string {
+	t.Helper()
+	return testproc.Memcached(t, "-m", "16").Addr
 }

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"testing"
 	"time"
+
+	"github.com/discoh/discoh/internal/testproc"
 )
 
 // This file starts real memcached processes on free loopback ports, killed when the test
@@ -17,60 +16,8 @@ import (
 // minimal proxy built from this package.
 
 const (
-	memcachedPath = "/usr/bin/memcached"
-	ioTimeout     = 5 * time.Second
+	ioTimeout = 5 * time.Second
 )
-
-// startMemcached starts memcached as the brief prescribes and returns its address once it
-// accepts connections.
-func startMemcached(t testing.TB) string {
-	t.Helper()
-	if _, err := os.Stat(memcachedPath); err != nil {
-		t.Fatalf("%s is needed (apt-get install memcached): %v", memcachedPath, err)
-	}
-	port := strconv.Itoa(freePort(t))
-	args := []string{"-p", port, "-l", "127.0.0.1", "-U", "0", "-t", "1", "-m", "16"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root") // memcached refuses to run as root without -u
-	}
-	cmd := exec.Command(memcachedPath, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting memcached: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", port)
-	waitListening(t, addr)
-	return addr
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitListening(t testing.TB, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(ioTimeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("memcached at %s not listening: %v", addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func dial(t testing.TB, addr string) *net.TCPConn {
 	t.Helper()
@@ -251,4 +198,10 @@ func (r *relay) reply(k Kind) []byte {
 		}
 		r.rbuf = append(r.rbuf, buf[:m]...)
 	}
+}
+
+// startMemcached starts a real memcached for the comparison and returns its address.
+func startMemcached(t testing.TB) string {
+	t.Helper()
+	return testproc.Memcached(t, "-m", "16").Addr
 }
