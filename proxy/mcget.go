@@ -52,14 +52,17 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 }
 
 // owners returns each key's best live server and the distinct servers in first-seen order.
+// Both slices are the session's scratch, valid until the next call.
 func (s *MemcacheSession) owners(keys [][]byte) (owners, servers []int) {
-	owners = make([]int, len(keys))
-	for i, key := range keys {
-		owners[i] = s.targets(key, false)[0]
-		if indexOf(servers, owners[i]) < 0 {
-			servers = append(servers, owners[i])
+	owners, servers = s.ownerOf[:0], s.servers[:0]
+	for _, key := range keys {
+		owner := s.targets(key, false)[0]
+		owners = append(owners, owner)
+		if indexOf(servers, owner) < 0 {
+			servers = append(servers, owner)
 		}
 	}
+	s.ownerOf, s.servers = owners, servers
 	return owners, servers
 }
 

@@ -17,7 +17,10 @@ type MemcacheSession struct {
 
 	queue   []mcReply
 	lit     []byte
-	scratch []int // scratch for server lists
+	scratch []int  // scratch for server lists
+	enc     []byte // scratch: a request re-encoded for its servers, copied into each call
+	ownerOf []int  // scratch for a get: the server of each key
+	servers []int  // scratch for a get: its distinct servers
 }
 
 // mcReply is one queued reply: literal bytes, one call's reply, or a multi-get's merge.
@@ -44,9 +47,11 @@ func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
 		s.dispatchGet(req)
 	case k.IsStorage():
 		s.m.Stats.CmdSet.Add(1)
-		s.forwardKey(req, mcproto.AppendStorage(nil, req, false))
+		s.enc = mcproto.AppendStorage(s.enc[:0], req, false)
+		s.forwardKey(req, s.enc)
 	case k == mcproto.Delete, k == mcproto.Incr, k == mcproto.Decr, k == mcproto.Touch:
-		s.forwardKey(req, keyCommand(req))
+		s.enc = appendKeyCommand(s.enc[:0], req)
+		s.forwardKey(req, s.enc)
 	case k.IsMeta():
 		s.dispatchMeta(req)
 	default:
@@ -55,11 +60,11 @@ func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
 	return frontend.Continue
 }
 
-// keyCommand re-encodes a delete, incr, decr or touch without noreply: discoh always wants the
-// server's reply, to keep replies paired with requests; the client's noreply is honoured by
-// not passing it on.
-func keyCommand(req *mcproto.Request) []byte {
-	line := append([]byte(req.Kind.String()), ' ')
+// appendKeyCommand re-encodes a delete, incr, decr or touch without noreply: discoh always
+// wants the server's reply, to keep replies paired with requests; the client's noreply is
+// honoured by not passing it on.
+func appendKeyCommand(line []byte, req *mcproto.Request) []byte {
+	line = append(append(line, req.Kind.String()...), ' ')
 	line = append(line, req.Keys[0]...)
 	switch req.Kind {
 	case mcproto.Incr, mcproto.Decr:
@@ -92,18 +97,30 @@ func (s *MemcacheSession) forward(req *mcproto.Request, encoded []byte, noreply,
 		targets = targets[:1]
 	}
 	rp := mcReply{kind: req.Kind, noreply: noreply, quiet: quiet, read: !write, write: write}
-	for _, t := range targets {
-		call := backends.NewCall()
-		call.Req, call.Kind = append(call.Req, encoded...), uint8(req.Kind)
-		s.send(t, call)
-		rp.copies = append(rp.copies, call)
-	}
-	if len(rp.copies) == 1 {
-		rp.call, rp.copies = rp.copies[0], nil
+	if len(targets) == 1 {
+		rp.call = s.sendEncoded(targets[0], encoded, req.Kind)
 	} else {
+		rp.copies = make([]*backends.Call, len(targets))
+		for i, t := range targets {
+			rp.copies[i] = s.sendEncoded(t, encoded, req.Kind)
+		}
 		s.m.pool.BeginWrite(req.Keys[0])
 	}
 	s.queue = append(s.queue, rp)
+	if cap(s.enc) > keepEncoded {
+		s.enc = nil // do not hold one large value's copy for the connection's life
+	}
+}
+
+// keepEncoded is the largest encoding scratch a session keeps between requests.
+const keepEncoded = 64 << 10
+
+// sendEncoded sends a copy of an encoded request to server.
+func (s *MemcacheSession) sendEncoded(server int, encoded []byte, kind mcproto.Kind) *backends.Call {
+	call := backends.NewCall()
+	call.Req, call.Kind = append(call.Req, encoded...), uint8(kind)
+	s.send(server, call)
+	return call
 }
 
 // dropCopies deletes key on servers, waiting for nothing but the replies' pairing.
@@ -134,12 +151,12 @@ func (s *MemcacheSession) dispatchMeta(req *mcproto.Request) {
 		s.queueLit(func(dst []byte) []byte { return append(dst, "MN\r\n"...) })
 		return
 	}
-	line, quiet := mcproto.StripQuiet(req.Line, nil)
-	encoded := append(line, "\r\n"...)
+	line, quiet := mcproto.StripQuiet(req.Line, s.enc[:0])
+	s.enc = append(line, "\r\n"...)
 	if req.Kind == mcproto.MetaSet {
-		encoded = append(append(encoded, req.Data...), "\r\n"...)
+		s.enc = append(append(s.enc, req.Data...), "\r\n"...)
 	}
-	s.forward(req, encoded, false, quiet)
+	s.forward(req, s.enc, false, quiet)
 }
 
 // Reject implements mcserver.Session.
@@ -148,7 +165,8 @@ func (s *MemcacheSession) Reject(e *mcproto.Error, req *mcproto.Request) {
 		// memcached drops the stored value when it refuses a too-large set; so does discoh,
 		// or the client would go on reading the value it meant to replace.
 		del := &mcproto.Request{Kind: mcproto.Delete, Keys: req.Keys[:1]}
-		s.forward(del, keyCommand(del), true, false)
+		s.enc = appendKeyCommand(s.enc[:0], del)
+		s.forward(del, s.enc, true, false)
 	}
 	s.queueLit(e.AppendReply)
 }
