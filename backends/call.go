@@ -8,6 +8,7 @@ package backends
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // Errors a Call can end with. They wrap the cause, so errors.Is works on both.
@@ -33,6 +34,26 @@ type Call struct {
 
 	done   chan struct{}
 	waited bool // owned by the caller that waits
+	state  atomic.Uint32
+	notify Notifier // set by Notify, read by complete once state says it was armed
+}
+
+// Call states, for Notify.
+const (
+	callSent uint32 = iota
+	callArmed
+	callCompleted
+)
+
+// Notifier is told when a call completes, so that nobody has to wait on it.
+type Notifier interface{ CallDone() }
+
+// Notify arranges for n.CallDone to run once c completes, on the goroutine completing it, and
+// reports true; it reports false, doing nothing, when c has completed already. Wait still
+// works after Notify.
+func (c *Call) Notify(n Notifier) bool {
+	c.notify = n
+	return c.state.CompareAndSwap(callSent, callArmed)
 }
 
 var callPool = sync.Pool{New: func() any { return &Call{done: make(chan struct{}, 1)} }}
@@ -43,7 +64,8 @@ func NewCall() *Call { return callPool.Get().(*Call) }
 // Release returns c to the pool. c must have completed (Wait returned) or never been sent.
 func (c *Call) Release() {
 	c.Req, c.Reply, c.Err, c.Kind, c.Frames, c.Server = c.Req[:0], c.Reply[:0], nil, 0, 0, nil
-	c.waited = false
+	c.waited, c.notify = false, nil
+	c.state.Store(callSent)
 	callPool.Put(c)
 }
 
@@ -66,5 +88,13 @@ func (c *Call) complete(reply []byte, err error) {
 			c.Server.Failures.Add(1)
 		}
 	}
+	// Once done is signalled the waiter may release c, so the notifier is read before.
+	var n Notifier
+	if c.state.Swap(callCompleted) == callArmed {
+		n = c.notify
+	}
 	c.done <- struct{}{}
+	if n != nil {
+		n.CallDone()
+	}
 }

@@ -49,6 +49,7 @@ var poolFields = []poolField{
 	{"max_inline_bytes", bind(parseSize, func(p *Pool) *int { return &p.Limits.MaxInlineBytes })},
 	{"max_pending_output_bytes", bind(parseSize, func(p *Pool) *int { return &p.Limits.MaxPendingOutputBytes })},
 	{"max_pipeline", bind(parseInt, func(p *Pool) *int { return &p.Limits.MaxPipeline })},
+	{"event_loop", bind(parseBool, func(p *Pool) *bool { return &p.Limits.EventLoop })},
 	{"item_size_max", bind(parseSize, func(p *Pool) *int { return &p.Limits.ItemSizeMax })},
 }
 

@@ -159,6 +159,7 @@ func TestLoadDiscohLayout(t *testing.T) {
 		MaxInlineBytes:        16 << 10,
 		MaxPendingOutputBytes: 8 << 20,
 		MaxPipeline:           128,
+		EventLoop:             true,
 		ItemSizeMax:           DefaultItemSizeMax,
 	}
 	main.Servers = []Server{
@@ -198,6 +199,7 @@ func TestParseDefaults(t *testing.T) {
 			MaxInlineBytes:        64 << 10,
 			MaxPendingOutputBytes: 512 << 20,
 			MaxPipeline:           1024,
+			EventLoop:             true,
 			ItemSizeMax:           1 << 20,
 		},
 	}

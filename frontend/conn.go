@@ -28,9 +28,7 @@ type clientConn struct {
 	srv  *Server
 	nc   net.Conn
 	sess Session
-	buf  []byte // unparsed input is buf[r:]
-	r    int
-	skip int // input still to discard (see Session.Dispatch)
+	input
 	out  []byte
 	gone bool // the client hung up while watched
 
@@ -41,14 +39,20 @@ type clientConn struct {
 }
 
 func newClientConn(s *Server, nc net.Conn) *clientConn {
-	return &clientConn{srv: s, nc: nc, buf: make([]byte, 0, readChunk)}
+	return &clientConn{srv: s, nc: nc, input: input{buf: make([]byte, 0, readChunk)}}
 }
 
 // RemoteAddr is the client's address.
 func (c *clientConn) RemoteAddr() string { return c.nc.RemoteAddr().String() }
 
+// serve runs a client accepted for a goroutine of its own.
 func (c *clientConn) serve() {
 	c.sess = c.srv.handler.NewSession(c)
+	c.guard((*clientConn).serveLoop)
+}
+
+// guard runs run and then ends the connection, also when run panics.
+func (c *clientConn) guard(run func(*clientConn)) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.srv.log.Error("client connection panicked; closing it", "client", c.RemoteAddr(),
@@ -58,64 +62,43 @@ func (c *clientConn) serve() {
 		c.nc.Close()
 		c.srv.forget(c)
 	}()
+	run(c)
+}
+
+func (c *clientConn) serveLoop() {
 	for !c.gone {
-		dispatched, action, err := c.dispatch()
+		dispatched, action, err := c.dispatch(c.sess, c.srv.limits.MaxPipeline)
 		if dispatched == 0 && action == Continue && err == nil {
 			if c.fill() != nil {
 				return
 			}
 			continue
 		}
-		if c.flush() != nil {
-			return
-		}
-		if fatal := (*FatalError)(nil); errors.As(err, &fatal) {
-			c.write(fatal.Reply)
-			return
-		}
-		switch action {
-		case CloseAfter:
-			return
-		case Hijack:
-			c.sess.Relay(c.nc, c.buf[c.r:])
+		if c.finishBatch(action, err) {
 			return
 		}
 		c.shrink()
 	}
 }
 
-// dispatch hands the session every complete request in the buffer, up to MaxPipeline, and
-// says how many it took. A Hijack leaves c.r at the hijacking request.
-func (c *clientConn) dispatch() (int, Action, error) {
-	c.discard()
-	limit := max(c.srv.limits.MaxPipeline, 1)
-	for i := range limit {
-		n, need, action, err := c.sess.Dispatch(c.buf[c.r:])
-		if err != nil || action == Hijack {
-			return i, action, err
-		}
-		if n == 0 {
-			c.reserve(need)
-			return i, action, nil
-		}
-		c.r += n
-		c.discard()
-		if action == CloseAfter {
-			return i + 1, action, nil
-		}
+// finishBatch writes the replies of the requests dispatched and acts on how the batch ended. It
+// reports whether the connection is done.
+func (c *clientConn) finishBatch(action Action, err error) bool {
+	if c.flush() != nil {
+		return true
 	}
-	return limit, Continue, nil
-}
-
-// discard drops input the session asked to skip, as far as it has arrived.
-func (c *clientConn) discard() {
-	if c.r > len(c.buf) {
-		c.skip += c.r - len(c.buf)
-		c.r = len(c.buf)
+	if fatal := (*FatalError)(nil); errors.As(err, &fatal) {
+		c.write(fatal.Reply)
+		return true
 	}
-	drop := min(c.skip, len(c.buf)-c.r)
-	c.r += drop
-	c.skip -= drop
+	switch action {
+	case CloseAfter:
+		return true
+	case Hijack:
+		c.sess.Relay(c.nc, c.buf[c.r:])
+		return true
+	}
+	return false
 }
 
 // fill reads more input, waiting at most the idle timeout.
@@ -147,35 +130,6 @@ func (c *clientConn) armIdle() error {
 		c.nc.SetReadDeadline(time.Now().Add(t))
 	}
 	return nil
-}
-
-// reserve moves unparsed input to the front and makes room for the next read. The buffer grows
-// by doubling as input arrives, towards need (the size of the request being read) but never
-// ahead of the bytes actually received: a client announcing a huge request makes discoh hold
-// no more than it sent.
-func (c *clientConn) reserve(need int) {
-	unread := len(c.buf) - c.r
-	if c.r > 0 && (c.r == len(c.buf) || cap(c.buf)-len(c.buf) < readChunk) {
-		copy(c.buf, c.buf[c.r:])
-		c.buf, c.r = c.buf[:unread], 0
-	}
-	if cap(c.buf)-len(c.buf) >= readChunk || (need > 0 && cap(c.buf) >= need) {
-		return
-	}
-	size := max(2*cap(c.buf), unread+readChunk)
-	if need > unread+readChunk {
-		size = min(size, need)
-	}
-	grown := make([]byte, unread, size)
-	copy(grown, c.buf[c.r:])
-	c.buf, c.r = grown, 0
-}
-
-// shrink drops a read buffer grown for one large request once it is consumed.
-func (c *clientConn) shrink() {
-	if cap(c.buf) > keepBuffer && c.r == len(c.buf) {
-		c.buf, c.r = make([]byte, 0, readChunk), 0
-	}
 }
 
 func (c *clientConn) flush() error {
@@ -256,4 +210,18 @@ func (c *clientConn) stopped() bool {
 	}
 	c.nc.SetReadDeadline(time.Time{})
 	return false
+}
+
+// Looped implements Client: a clientConn has a goroutine of its own.
+func (c *clientConn) Looped() bool { return false }
+
+// kill implements served.
+func (c *clientConn) kill() { c.nc.Close() }
+
+// expired implements served: idle clients are closed by their read deadline instead.
+func (c *clientConn) expired(now int64, l Limits) string {
+	if ws := c.writingSince.Load(); l.WriteTimeout > 0 && ws != 0 && now-ws > int64(l.WriteTimeout) {
+		return "does not read its replies"
+	}
+	return ""
 }

@@ -5,23 +5,36 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 // lineSession is a fake protocol for testing the connection loop: one request per line.
 // "echo X" replies X, "skip N" replies "skipped" and discards the next N bytes, "quit" closes,
-// "bad" is a fatal error.
-type lineSession struct{ out []byte }
+// "bad" is a fatal error, "later X" replies X from another goroutine a little later, "block X"
+// replies "blocked X" once the connection has a goroutine of its own.
+type lineSession struct {
+	client Client
+
+	mu    sync.Mutex
+	out   []*string     // replies in request order; a "later" one is filled in when it is in
+	later chan struct{} // closed when the outstanding "later" reply is in; nil for none
+	waker Waker
+}
 
 type lineHandler struct{}
 
-func (lineHandler) NewSession(Client) Session { return &lineSession{} }
+func (lineHandler) NewSession(c Client) Session { return &lineSession{client: c} }
+
+// laterDelay is how long a "later" reply takes.
+const laterDelay = 5 * time.Millisecond
 
 func (s *lineSession) Dispatch(buf []byte) (int, int, Action, error) {
 	line, _, ok := bytes.Cut(buf, []byte("\n"))
@@ -32,28 +45,105 @@ func (s *lineSession) Dispatch(buf []byte) (int, int, Action, error) {
 	cmd, arg, _ := strings.Cut(string(line), " ")
 	switch cmd {
 	case "echo":
-		s.out = append(s.out, arg+"\n"...)
+		s.reply(arg + "\n")
 	case "skip":
 		k, _ := strconv.Atoi(arg)
-		s.out = append(s.out, "skipped\n"...)
+		s.reply("skipped\n")
 		return n + k, 0, Continue, nil
 	case "quit":
-		s.out = append(s.out, "bye\n"...)
+		s.reply("bye\n")
 		return n, 0, CloseAfter, nil
 	case "bad":
 		return 0, 0, Continue, &FatalError{Reply: []byte("fatal\n"), Err: errors.New("bad")}
+	case "block":
+		if s.client.Looped() {
+			return 0, 0, Block, nil
+		}
+		s.reply("blocked " + arg + "\n")
+	case "later":
+		s.replyLater(arg)
 	}
 	return n, 0, Continue, nil
 }
 
+func (s *lineSession) reply(r string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.out = append(s.out, &r)
+}
+
+// replyLater completes arg's reply on another goroutine; it waits for the one before, so
+// replies stay in order.
+func (s *lineSession) replyLater(arg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before, done, slot := s.later, make(chan struct{}), new(string)
+	s.later = done
+	s.out = append(s.out, slot)
+	go func() {
+		if before != nil {
+			<-before
+		}
+		time.Sleep(laterDelay)
+		s.mu.Lock()
+		*slot = arg + "\n"
+		var w Waker
+		if s.later == done { // the last outstanding reply
+			s.later, w, s.waker = nil, s.waker, nil
+		}
+		s.mu.Unlock()
+		close(done)
+		if w != nil {
+			w.Ready()
+		}
+	}()
+}
+
+func (s *lineSession) Await(w Waker) (pending, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.later == nil {
+		return false, true
+	}
+	s.waker = w
+	return true, true
+}
+
 func (s *lineSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) {
-	dst = append(dst, s.out...)
+	s.mu.Lock()
+	later := s.later
+	s.mu.Unlock()
+	if later != nil {
+		<-later
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.out {
+		dst = append(dst, *r...)
+	}
 	s.out = s.out[:0]
 	return dst, nil
 }
 
 func (s *lineSession) Relay(net.Conn, []byte) error { return nil }
 func (s *lineSession) Close()                       {}
+
+// serveFunc starts a server of one kind (see forEachMode).
+type serveFunc func(t *testing.T, limits Limits) (*Server, string)
+
+// forEachMode runs test against a server giving each client a goroutine and one serving
+// clients from event loops.
+func forEachMode(t *testing.T, test func(t *testing.T, serve serveFunc)) {
+	for _, loop := range []bool{false, true} {
+		name := map[bool]string{false: "goroutines", true: "event_loops"}[loop]
+		t.Run(name, func(t *testing.T) {
+			test(t, func(t *testing.T, limits Limits) (*Server, string) {
+				limits.EventLoop = loop
+				return serve(t, limits)
+			})
+		})
+	}
+}
 
 func serve(t *testing.T, limits Limits) (*Server, string) {
 	t.Helper()
@@ -91,60 +181,180 @@ func readAll(t *testing.T, r io.Reader) string {
 }
 
 func TestPipelinedRepliesInOrderAndClose(t *testing.T) {
-	_, addr := serve(t, Limits{MaxPipeline: 2})
-	c, r := dial(t, addr)
-	c.Write([]byte("echo a\necho b\necho c\nquit\necho never\n"))
-	if got, want := readAll(t, r), "a\nb\nc\nbye\n"; got != want {
-		t.Errorf("got %q; want %q", got, want)
-	}
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		_, addr := serve(t, Limits{MaxPipeline: 2})
+		c, r := dial(t, addr)
+		c.Write([]byte("echo a\necho b\necho c\nquit\necho never\n"))
+		if got, want := readAll(t, r), "a\nb\nc\nbye\n"; got != want {
+			t.Errorf("got %q; want %q", got, want)
+		}
+	})
 }
 
 func TestSkipDiscardsBytesAcrossReads(t *testing.T) {
-	_, addr := serve(t, Limits{})
-	c, r := dial(t, addr)
-	c.Write([]byte("skip 10\nechoX"))
-	time.Sleep(20 * time.Millisecond)
-	c.Write([]byte("XXXXXecho after\nquit\n"))
-	if got, want := readAll(t, r), "skipped\nafter\nbye\n"; got != want {
-		t.Errorf("got %q; want %q (the 10 skipped bytes must not be parsed)", got, want)
-	}
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		_, addr := serve(t, Limits{})
+		c, r := dial(t, addr)
+		c.Write([]byte("skip 10\nechoX"))
+		time.Sleep(20 * time.Millisecond)
+		c.Write([]byte("XXXXXecho after\nquit\n"))
+		if got, want := readAll(t, r), "skipped\nafter\nbye\n"; got != want {
+			t.Errorf("got %q; want %q (the 10 skipped bytes must not be parsed)", got, want)
+		}
+	})
 }
 
 func TestFatalErrorRepliesThenCloses(t *testing.T) {
-	_, addr := serve(t, Limits{})
-	c, r := dial(t, addr)
-	c.Write([]byte("echo first\nbad\necho never\n"))
-	if got, want := readAll(t, r), "first\nfatal\n"; got != want {
-		t.Errorf("got %q; want %q", got, want)
-	}
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		_, addr := serve(t, Limits{})
+		c, r := dial(t, addr)
+		c.Write([]byte("echo first\nbad\necho never\n"))
+		if got, want := readAll(t, r), "first\nfatal\n"; got != want {
+			t.Errorf("got %q; want %q", got, want)
+		}
+	})
 }
 
 func TestMaxConnections(t *testing.T) {
-	srv, addr := serve(t, Limits{MaxConnections: 1})
-	c1, r1 := dial(t, addr)
-	c1.Write([]byte("echo one\n"))
-	if line, _ := r1.ReadString('\n'); line != "one\n" {
-		t.Fatalf("first client: %q", line)
-	}
-	_, r2 := dial(t, addr)
-	if got := readAll(t, r2); got != "full\n" {
-		t.Errorf("second client read %q; want the refusal", got)
-	}
-	if srv.Rejected.Load() != 1 {
-		t.Errorf("Rejected = %d; want 1", srv.Rejected.Load())
-	}
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		srv, addr := serve(t, Limits{MaxConnections: 1})
+		c1, r1 := dial(t, addr)
+		c1.Write([]byte("echo one\n"))
+		if line, _ := r1.ReadString('\n'); line != "one\n" {
+			t.Fatalf("first client: %q", line)
+		}
+		_, r2 := dial(t, addr)
+		if got := readAll(t, r2); got != "full\n" {
+			t.Errorf("second client read %q; want the refusal", got)
+		}
+		if srv.Rejected.Load() != 1 {
+			t.Errorf("Rejected = %d; want 1", srv.Rejected.Load())
+		}
+	})
 }
 
 func TestShutdownClosesIdleClients(t *testing.T) {
-	srv, addr := serve(t, Limits{})
-	_, r := dial(t, addr)
-	time.Sleep(20 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	if got := readAll(t, r); got != "" {
-		t.Errorf("idle client read %q at shutdown; want a close", got)
-	}
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		srv, addr := serve(t, Limits{})
+		_, r := dial(t, addr)
+		time.Sleep(20 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if got := readAll(t, r); got != "" {
+			t.Errorf("idle client read %q at shutdown; want a close", got)
+		}
+	})
+}
+
+func TestRepliesCompletedElsewhereStayInOrder(t *testing.T) {
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		_, addr := serve(t, Limits{MaxPipeline: 3})
+		c, r := dial(t, addr)
+		c.Write([]byte("echo a\nlater b\necho c\nlater d\nlater e\necho f\nquit\n"))
+		if got, want := readAll(t, r), "a\nb\nc\nd\ne\nf\nbye\n"; got != want {
+			t.Errorf("got %q; want %q", got, want)
+		}
+	})
+}
+
+func TestBlockMovesTheClientToAGoroutine(t *testing.T) {
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		srv, addr := serve(t, Limits{})
+		c, r := dial(t, addr)
+		c.Write([]byte("echo a\nlater b\nblock x\necho c\nlater d\n"))
+		for _, want := range []string{"a\n", "b\n", "blocked x\n", "c\n", "d\n"} {
+			if line, err := r.ReadString('\n'); line != want {
+				t.Fatalf("read %q, %v; want %q", line, err, want)
+			}
+		}
+		if n := srv.Clients(); n != 1 {
+			t.Errorf("Clients() = %d after the move; want 1", n)
+		}
+		c.Write([]byte("quit\n"))
+		if got := readAll(t, r); got != "bye\n" {
+			t.Errorf("read %q after quit; want bye", got)
+		}
+	})
+}
+
+func TestManyClientsAtOnce(t *testing.T) {
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		_, addr := serve(t, Limits{})
+		var wg sync.WaitGroup
+		for i := range 50 {
+			wg.Go(func() {
+				c, r := dial(t, addr)
+				for j := range 20 {
+					cmd := "echo"
+					if j%3 == 0 {
+						cmd = "later"
+					}
+					want := fmt.Sprintf("%d-%d\n", i, j)
+					fmt.Fprintf(c, "%s %s", cmd, want)
+					if got, err := r.ReadString('\n'); got != want {
+						t.Errorf("client %d read %q, %v; want %q", i, got, err, want)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
+
+func TestShutdownWaitsForRepliesInFlight(t *testing.T) {
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		srv, addr := serve(t, Limits{})
+		c, r := dial(t, addr)
+		c.Write([]byte("later x\n"))
+		time.Sleep(laterDelay / 5)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if got := readAll(t, r); got != "x\n" {
+			t.Errorf("read %q; want the reply in flight, then a close", got)
+		}
+	})
+}
+
+func TestIdleTimeoutClosesSilentClients(t *testing.T) {
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		_, addr := serve(t, Limits{IdleTimeout: 50 * time.Millisecond})
+		c, r := dial(t, addr)
+		c.Write([]byte("echo hi\n"))
+		start := time.Now()
+		if got := readAll(t, r); got != "hi\n" {
+			t.Errorf("read %q; want hi, then a close", got)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("closed after %v; want about 50ms", d)
+		}
+	})
+}
+
+func TestWriteTimeoutClosesClientsThatDoNotRead(t *testing.T) {
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		srv, addr := serve(t, Limits{WriteTimeout: 100 * time.Millisecond})
+		c, _ := dial(t, addr)
+		big := strings.Repeat("x", 64<<10)
+		go func() {
+			for range 200 { // 13 MB of replies, far past the socket buffers
+				if _, err := fmt.Fprintf(c, "echo %s\n", big); err != nil {
+					return
+				}
+			}
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for srv.Clients() > 0 || srv.Accepted.Load() == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("a client that reads nothing is still connected after 5s")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 }

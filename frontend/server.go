@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -20,6 +21,9 @@ type Limits struct {
 	MaxConnections int           // 0 = unlimited
 	IdleTimeout    time.Duration // close a client silent this long; 0 = never
 	WriteTimeout   time.Duration // close a client that does not read its replies; 0 = never
+	// EventLoop serves clients whose Session is an Awaiter from event loops (Linux, TCP)
+	// instead of a goroutine each: less memory per client and no goroutine hand-off per request.
+	EventLoop bool
 }
 
 // Server accepts clients and serves each with a Session from its Handler.
@@ -32,8 +36,11 @@ type Server struct {
 	closing  atomic.Bool
 	mu       sync.Mutex
 	listener net.Listener
-	conns    map[*clientConn]struct{}
-	done     sync.WaitGroup // one per live connection
+	conns    map[served]struct{}
+	loops    []*loop
+	// acceptFile is the listener's socket as the loops accept on it; closed with the listener.
+	acceptFile io.Closer
+	done       sync.WaitGroup // one per live connection
 
 	Accepted atomic.Int64 // connections accepted since start
 	Rejected atomic.Int64 // connections refused over MaxConnections
@@ -42,7 +49,7 @@ type Server struct {
 // New returns a server; call Serve to start it. full is what a client over MaxConnections
 // reads before it is closed, in the protocol's words.
 func New(h Handler, limits Limits, full []byte, log *slog.Logger) *Server {
-	return &Server{handler: h, limits: limits, full: full, log: log, conns: make(map[*clientConn]struct{})}
+	return &Server{handler: h, limits: limits, full: full, log: log, conns: make(map[served]struct{})}
 }
 
 // Serve accepts connections on l until Shutdown or Close, and then returns ErrServerClosed.
@@ -55,8 +62,13 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return ErrServerClosed
 	}
-	if t := s.limits.WriteTimeout; t > 0 {
-		go s.sweep(t)
+	if s.limits.WriteTimeout > 0 || s.limits.IdleTimeout > 0 {
+		go s.sweep()
+	}
+	if s.limits.EventLoop {
+		if looped, err := s.serveLoops(l); looped || err != nil {
+			return err
+		}
 	}
 	var backoff time.Duration
 	for {
@@ -67,15 +79,23 @@ func (s *Server) Serve(l net.Listener) error {
 			}
 			return ErrServerClosed
 		}
-		if err != nil {
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Warn("accept failed", "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
+		if backoff = s.pause(backoff, err); err != nil {
 			continue
 		}
-		backoff = 0
 		s.start(nc)
 	}
+}
+
+// pause backs off after a failed accept, doubling from 5ms to a second, instead of spinning
+// (out of file descriptors, say). It returns the next backoff: 0 after a success.
+func (s *Server) pause(backoff time.Duration, err error) time.Duration {
+	if err == nil {
+		return 0
+	}
+	backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+	s.log.Warn("accept failed", "err", err, "retry_in", backoff)
+	time.Sleep(backoff)
+	return backoff
 }
 
 func (s *Server) start(nc net.Conn) {
@@ -95,27 +115,68 @@ func (s *Server) start(nc net.Conn) {
 	go c.serve()
 }
 
-// sweep closes clients whose write has been stuck longer than timeout: they stopped reading
-// their replies. One ticker for all clients costs less than a deadline on every write.
-func (s *Server) sweep(timeout time.Duration) {
-	tick := time.NewTicker(min(max(timeout/4, 5*time.Millisecond), time.Second))
+// served is a connection the server tracks, however it is served.
+type served interface {
+	RemoteAddr() string
+	wake() // make it notice a shutdown
+	kill() // close it at once
+	// expired says why the connection should be closed now ("" when it should not).
+	expired(now int64, l Limits) string
+}
+
+// sweep closes clients whose write has been stuck longer than the write timeout (they stopped
+// reading their replies) and, on event loops, clients idle past the idle timeout. One ticker
+// for all clients costs less than a deadline on every write.
+func (s *Server) sweep() {
+	every := min(s.limits.WriteTimeout, s.limits.IdleTimeout)
+	if every <= 0 {
+		every = max(s.limits.WriteTimeout, s.limits.IdleTimeout)
+	}
+	tick := time.NewTicker(min(max(every/4, 5*time.Millisecond), time.Second))
 	defer tick.Stop()
 	for now := range tick.C {
 		if s.closing.Load() {
 			return
 		}
-		s.mu.Lock()
-		for c := range s.conns {
-			if ws := c.writingSince.Load(); ws != 0 && now.UnixNano()-ws > int64(timeout) {
-				s.log.Warn("closing a client that does not read its replies", "client", c.RemoteAddr(), "write_timeout", timeout)
-				c.nc.Close()
+		for _, c := range s.snapshot() {
+			if why := c.expired(now.UnixNano(), s.limits); why != "" {
+				s.log.Warn("closing a client", "client", c.RemoteAddr(), "why", why)
+				c.kill()
 			}
 		}
-		s.mu.Unlock()
 	}
 }
 
-func (s *Server) forget(c *clientConn) {
+// snapshot lists the connections. Their methods are called without s.mu: a connection may
+// take its own lock and then s.mu (to forget itself).
+func (s *Server) snapshot() []served {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := make([]served, 0, len(s.conns))
+	for c := range s.conns {
+		list = append(list, c)
+	}
+	return list
+}
+
+// track counts a new connection already added to done.
+func (s *Server) track(c served) {
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+}
+
+// swap puts c in old's place (old nil: c is new and already added to done).
+func (s *Server) swap(old, c served) {
+	s.mu.Lock()
+	if old != nil {
+		delete(s.conns, old)
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *Server) forget(c served) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
@@ -133,11 +194,9 @@ func (s *Server) Clients() int {
 // their replies, then closes it. If ctx ends first, the rest are closed hard.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopAccepting()
-	s.mu.Lock()
-	for c := range s.conns {
+	for _, c := range s.snapshot() {
 		c.wake()
 	}
-	s.mu.Unlock()
 	drained := make(chan struct{})
 	go func() { s.done.Wait(); close(drained) }()
 	select {
@@ -153,11 +212,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops accepting and closes every connection at once.
 func (s *Server) Close() error {
 	s.stopAccepting()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.nc.Close()
+	for _, c := range s.snapshot() {
+		c.kill()
 	}
-	s.mu.Unlock()
 	return nil
 }
 
@@ -166,6 +223,9 @@ func (s *Server) stopAccepting() {
 	s.mu.Lock()
 	if s.listener != nil {
 		s.listener.Close()
+	}
+	if s.acceptFile != nil {
+		s.acceptFile.Close()
 	}
 	s.mu.Unlock()
 }

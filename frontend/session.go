@@ -17,6 +17,10 @@ const (
 	// Hijack writes the replies queued so far, then hands the connection and every byte from
 	// this request on to Session.Relay (SUBSCRIBE: the client now talks to one server).
 	Hijack
+	// Block is what a Session served by an event loop returns, before dispatching, for a
+	// request that may block (a transaction, a blocking command, a subscription): the
+	// connection moves to a goroutine of its own, which dispatches the request again.
+	Block
 )
 
 // Handler makes a Session for each client connection.
@@ -42,6 +46,20 @@ type Session interface {
 	Close()
 }
 
+// Awaiter is a Session an event loop can serve: its replies complete without a goroutine
+// waiting for them. A Session that is not one is always served by a goroutine.
+type Awaiter interface {
+	Session
+	// Await is called after a batch was dispatched. ok false means some queued reply cannot be
+	// awaited; the connection then moves to a goroutine, which Flushes. Otherwise, if pending,
+	// w.Ready runs once, on the goroutine that completes the last outstanding reply (possibly
+	// before Await returns). Once Ready ran, or at once when not pending, Flush does not block.
+	Await(w Waker) (pending, ok bool)
+}
+
+// Waker is told when the replies an Awaiter was waiting for are ready.
+type Waker interface{ Ready() }
+
 // FatalError is a protocol error after which the connection cannot go on (the input can no
 // longer be split into requests). Reply is written to the client before it is closed.
 type FatalError struct {
@@ -59,4 +77,7 @@ type Client interface {
 	// a blocking command: onClose runs if the client closes before stop is called. Bytes the
 	// client sends meanwhile are kept for the next read.
 	Watch(onClose func()) (stop func())
+	// Looped reports whether an event loop serves the connection: its Session must not block
+	// while dispatching and returns Block for any request that might.
+	Looped() bool
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
@@ -25,6 +26,9 @@ type Session struct {
 	pins     map[int]*backends.Pinned              // the session's own connections, from WATCH on
 	watching int                                   // the server holding WATCH state; -1 for none
 	blockers map[*backends.Server]*backends.Pinned // connections for blocking commands
+
+	waker   frontend.Waker // told when the calls Await counted are all in
+	waiting atomic.Int32   // calls still out, plus one while Await counts
 }
 
 // reply is one queued reply: literal bytes, one call's reply passed through, or the merge of a

@@ -47,7 +47,19 @@ type handler struct {
 }
 
 func (h handler) NewSession(c frontend.Client) frontend.Session {
-	return &session{Session: h.h.NewSession(c), limits: &h.limits}
+	s := &session{Session: h.h.NewSession(c), limits: &h.limits}
+	if a, ok := s.Session.(Awaiter); ok {
+		return &awaitSession{session: s, a: a, client: c}
+	}
+	return s
+}
+
+// Awaiter is a Session an event loop can serve (see frontend.Awaiter).
+type Awaiter interface {
+	Await(w frontend.Waker) (pending, ok bool)
+	// MayBlock reports whether dispatching the request args may wait for anything but the
+	// replies of the calls it sends.
+	MayBlock(args [][]byte) bool
 }
 
 // session parses RESP for the Session it wraps.
@@ -55,6 +67,25 @@ type session struct {
 	Session
 	parser resp.Parser
 	limits *Limits
+	looped Awaiter // set while an event loop serves the session: asked which requests Block
+}
+
+// awaitSession is a session for an Awaiter: on an event loop, a request that may block is
+// returned as frontend.Block for a goroutine to dispatch.
+type awaitSession struct {
+	*session
+	a      Awaiter
+	client frontend.Client
+}
+
+func (s *awaitSession) Await(w frontend.Waker) (bool, bool) { return s.a.Await(w) }
+
+func (s *awaitSession) Dispatch(buf []byte) (int, int, frontend.Action, error) {
+	s.looped = nil
+	if s.client.Looped() {
+		s.looped = s.a
+	}
+	return s.session.Dispatch(buf)
 }
 
 // Dispatch implements frontend.Session. Protocol errors are fatal, as in Redis: once a request
@@ -72,6 +103,9 @@ func (s *session) Dispatch(buf []byte) (int, int, frontend.Action, error) {
 	}
 	if len(args) == 0 {
 		return n, 0, frontend.Continue, nil
+	}
+	if s.looped != nil && s.looped.MayBlock(args) {
+		return 0, 0, frontend.Block, nil
 	}
 	action := s.Session.Dispatch(args, buf[:n])
 	if action == frontend.Hijack {

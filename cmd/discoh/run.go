@@ -182,7 +182,10 @@ func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coher
 	router := proxy.NewRedis(pc.Name, listen, pool, log)
 	router.MaxReplyBytes = pc.Limits.MaxPendingOutputBytes
 	router.Dir = dir
-	return respserver.New(router, redisLimits(pc.Limits), log)
+	limits := redisLimits(pc.Limits)
+	// Sessions that may wait on copies or the directory would leave the loop at once.
+	limits.Conn.EventLoop = pc.Limits.EventLoop && pc.Replicas <= 1 && dir == nil
+	return respserver.New(router, limits, log)
 }
 
 // embeddedServer is an in-process cache server of an embedded pool.

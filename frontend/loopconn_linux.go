@@ -1,0 +1,308 @@
+//go:build linux
+
+package frontend
+
+import (
+	"errors"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var errClientGone = errors.New("frontend: client gone")
+
+// loopConn is a client served by a loop. The loop reads and dispatches its requests, one batch
+// at a time; the goroutine that completes the batch's last reply writes the replies (Ready).
+// What follows a batch waits until its replies are written, so replies stay in order.
+type loopConn struct {
+	l    *loop
+	srv  *Server
+	fd   int // closed, and never used again, once closed is set
+	addr string
+	sess Awaiter
+
+	mu       sync.Mutex
+	input           // input left over from a read; nil buffer when none
+	out      []byte // the replies of the batch being flushed
+	pend     []byte // replies the socket has not taken yet
+	busy     bool   // a batch is dispatched and its replies not yet flushed
+	readable bool   // the socket may hold input not read yet
+	hup      bool   // the client hung up or its socket failed
+	closed   bool   // the connection has ended
+	quit     bool   // close once the replies are written (QUIT, a fatal error)
+	fatal    []byte // a fatal error's reply, written after the batch's replies
+	// moved is the connection serving the client from a goroutine since it left the loop.
+	moved atomic.Pointer[clientConn]
+
+	writingSince atomic.Int64 // when replies began waiting for the socket (unix ns), 0 when none
+	lastInput    atomic.Int64 // when input last arrived (unix ns)
+}
+
+// RemoteAddr implements Client.
+func (c *loopConn) RemoteAddr() string { return c.addr }
+
+// Looped implements Client.
+func (c *loopConn) Looped() bool { return c.moved.Load() == nil }
+
+// Watch implements Client. Blocking requests make the connection leave the loop first, so it
+// is the goroutine now serving the client that watches.
+func (c *loopConn) Watch(onClose func()) (stop func()) { return c.moved.Load().Watch(onClose) }
+
+// event handles readiness reported by epoll, on the loop's goroutine.
+func (c *loopConn) event(ev uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer c.recover()
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.readable = true
+	}
+	if ev&unix.EPOLLOUT != 0 && len(c.pend) > 0 {
+		c.writePending()
+	}
+	c.step()
+}
+
+// wakeUp steps a connection handed back to the loop, on the loop's goroutine.
+func (c *loopConn) wakeUp() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer c.recover()
+	c.step()
+}
+
+// step dispatches what the client has sent, reading as needed, until a batch is in flight, the
+// replies wait for the socket, or the input runs out. It runs on the loop's goroutine: reads
+// use the loop's buffer.
+func (c *loopConn) step() {
+	for !c.closed && !c.busy && len(c.pend) == 0 {
+		if len(c.unread()) > 0 {
+			n, action, err := c.dispatch(c.sess, c.srv.limits.MaxPipeline)
+			c.keepUnread()
+			if n > 0 || action != Continue || err != nil {
+				c.dispatched(n, action, err)
+				continue
+			}
+		}
+		if c.srv.closing.Load() || (c.hup && !c.readable) {
+			c.close()
+			return
+		}
+		if !c.readable {
+			return
+		}
+		c.read()
+	}
+}
+
+// read reads what the socket holds: into the loop's buffer when no partial request is left
+// over, else after it.
+func (c *loopConn) read() {
+	if len(c.buf) == 0 {
+		c.buf, c.r = c.l.rbuf[:0], 0
+	} else {
+		c.reserve(0)
+	}
+	space := c.buf[len(c.buf):cap(c.buf)]
+	n, err := unix.Read(c.fd, space)
+	for err == unix.EINTR {
+		n, err = unix.Read(c.fd, space)
+	}
+	switch {
+	case n > 0:
+		c.buf = c.buf[:len(c.buf)+n]
+		c.lastInput.Store(time.Now().UnixNano())
+		// Edge-triggered: input arriving after this read raises a new event.
+		c.readable = n == len(space)
+	case err == unix.EAGAIN:
+		c.readable = false
+	default: // 0 bytes: the client closed; or the socket failed
+		c.readable, c.hup = false, true
+	}
+	if n <= 0 {
+		c.keepUnread()
+	}
+}
+
+// keepUnread copies input left in the loop's shared buffer into the connection's own, and
+// drops the connection's buffer once it is consumed: an idle client holds none.
+func (c *loopConn) keepUnread() {
+	rest := c.unread()
+	switch {
+	case len(rest) == 0:
+		c.buf, c.r = nil, 0
+	case cap(c.buf) == cap(c.l.rbuf) && &c.buf[:1][0] == &c.l.rbuf[:1][0]:
+		c.buf, c.r = append(make([]byte, 0, max(2*len(rest), 512)), rest...), 0
+	}
+}
+
+// dispatched acts on a batch the loop dispatched: it waits for its replies without a goroutine,
+// or moves the connection to a goroutine when the session needs one to wait.
+func (c *loopConn) dispatched(n int, action Action, err error) {
+	if fatal := (*FatalError)(nil); errors.As(err, &fatal) {
+		c.fatal, c.quit = fatal.Reply, true
+	}
+	if action == CloseAfter {
+		c.quit = true
+	}
+	if action == Block || action == Hijack {
+		c.move(action, err)
+		return
+	}
+	c.busy = true
+	pending, ok := c.sess.Await(c)
+	switch {
+	case !ok:
+		c.move(action, err)
+	case !pending:
+		c.flush()
+	}
+}
+
+// Ready implements Waker: the batch's replies are all in, so Flush will not block.
+func (c *loopConn) Ready() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer c.recover()
+	c.flush()
+	if !c.closed && len(c.pend) == 0 && (c.readable || len(c.unread()) > 0 || c.srv.closing.Load()) {
+		c.l.handoff(c)
+	}
+}
+
+// flush writes the batch's replies, then the fatal error's reply, and closes when told to.
+func (c *loopConn) flush() {
+	out, err := c.sess.Flush(c.out[:0], c.write)
+	if err == nil {
+		c.write(out)
+	}
+	c.out = out[:0]
+	if cap(c.out) > SpillBytes {
+		c.out = nil
+	}
+	c.busy = false
+	if c.fatal != nil {
+		c.write(c.fatal)
+		c.fatal = nil
+	}
+	if c.hup || (c.quit && len(c.pend) == 0) {
+		c.close()
+	}
+}
+
+// write writes b without waiting: what the socket does not take now waits in pend, and the
+// loop writes it when the socket is writable again.
+func (c *loopConn) write(b []byte) error {
+	if c.hup {
+		return errClientGone
+	}
+	if len(c.pend) > 0 {
+		c.pend = append(c.pend, b...)
+		return nil
+	}
+	for len(b) > 0 {
+		n, err := unix.Write(c.fd, b)
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			c.pend = append(c.pend, b...)
+			c.writingSince.Store(time.Now().UnixNano())
+			return nil
+		case err != nil:
+			c.hup = true
+			return errClientGone
+		default:
+			b = b[n:]
+		}
+	}
+	return nil
+}
+
+// writePending writes the replies that waited for the socket.
+func (c *loopConn) writePending() {
+	pend := c.pend
+	c.pend = nil
+	c.writingSince.Store(0)
+	if c.write(pend) == nil && len(c.pend) == 0 && c.quit {
+		c.close()
+	}
+}
+
+// move hands the client to a goroutine of its own, which writes the replies of the batch
+// dispatched so far and goes on from the request that returned action.
+func (c *loopConn) move(action Action, err error) {
+	c.l.remove(c.fd)
+	in := c.input
+	if len(in.buf) > 0 {
+		in.buf = append([]byte(nil), in.unread()...)
+		in.r = 0
+	}
+	c.buf, c.r = nil, 0
+	c.closed = true
+	cc := c.srv.adopt(c, c.fd, c.addr, c.sess)
+	if cc == nil {
+		return
+	}
+	cc.input = in
+	c.moved.Store(cc)
+	go cc.guard(func(cc *clientConn) {
+		if !cc.finishBatch(action, err) {
+			cc.serveLoop()
+		}
+	})
+}
+
+// close ends the connection, unless a batch is in flight: its replies' completion closes it.
+func (c *loopConn) close() {
+	if c.closed {
+		return
+	}
+	if c.busy {
+		c.hup = true
+		return
+	}
+	c.closed = true
+	c.sess.Close()
+	c.l.remove(c.fd)
+	unix.Close(c.fd)
+	c.buf, c.out, c.pend = nil, nil, nil
+	c.srv.forget(c)
+}
+
+// recover closes a connection whose session panicked, as a goroutine-served one would be.
+func (c *loopConn) recover() {
+	if p := recover(); p != nil {
+		c.srv.log.Error("client connection panicked; closing it", "client", c.addr,
+			"panic", p, "stack", string(debug.Stack()))
+		c.busy = false
+		c.close()
+	}
+}
+
+// wake implements served: the loop steps the client, which then sees the server closing.
+func (c *loopConn) wake() { c.l.handoff(c) }
+
+// kill implements served: shutting the socket down makes the loop see a hang-up and close it.
+func (c *loopConn) kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	}
+}
+
+// expired implements served.
+func (c *loopConn) expired(now int64, l Limits) string {
+	if ws := c.writingSince.Load(); l.WriteTimeout > 0 && ws != 0 && now-ws > int64(l.WriteTimeout) {
+		return "does not read its replies"
+	}
+	c.mu.Lock()
+	idle := !c.busy && len(c.pend) == 0
+	c.mu.Unlock()
+	if l.IdleTimeout > 0 && idle && now-c.lastInput.Load() > int64(l.IdleTimeout) {
+		return "idle"
+	}
+	return ""
+}
