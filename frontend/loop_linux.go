@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/discoh/discoh/internal/rawio"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,7 +106,7 @@ func (l *loop) handoff(c *loopConn) {
 	l.mu.Unlock()
 	if l.asleep.CompareAndSwap(true, false) {
 		var one = [8]byte{1}
-		unix.Write(l.wakeFd, one[:])
+		rawio.Write(l.wakeFd, one[:])
 	}
 }
 
@@ -134,16 +135,11 @@ func (l *loop) run() {
 
 // poll takes the events ready now, without waiting.
 func (l *loop) poll(ep int) int {
-	for {
-		n, err := unix.EpollWait(ep, l.events, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0
-		}
-		return n
+	n, err := rawio.EpollPoll(ep, l.events)
+	if err != nil {
+		return 0
 	}
+	return n
 }
 
 // pending reports whether handoffs wait; when none does it marks the loop asleep, so the next
@@ -162,7 +158,7 @@ func (l *loop) pending() bool {
 func (l *loop) event(ev unix.EpollEvent) {
 	if int(ev.Fd) == l.wakeFd {
 		var buf [8]byte
-		unix.Read(l.wakeFd, buf[:])
+		rawio.Read(l.wakeFd, buf[:])
 		return
 	}
 	l.mu.Lock()

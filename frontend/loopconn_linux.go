@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/discoh/discoh/internal/rawio"
 	"golang.org/x/sys/unix"
 )
 
@@ -106,17 +107,14 @@ func (c *loopConn) read() {
 		c.reserve(0)
 	}
 	space := c.buf[len(c.buf):cap(c.buf)]
-	n, err := unix.Read(c.fd, space)
-	for err == unix.EINTR {
-		n, err = unix.Read(c.fd, space)
-	}
+	n, err := rawio.Read(c.fd, space)
 	switch {
 	case n > 0:
 		c.buf = c.buf[:len(c.buf)+n]
 		c.lastInput.Store(time.Now().UnixNano())
 		// Edge-triggered: input arriving after this read raises a new event.
 		c.readable = n == len(space)
-	case err == unix.EAGAIN:
+	case err == rawio.ErrAgain:
 		c.readable = false
 	default: // 0 bytes: the client closed; or the socket failed
 		c.readable, c.hup = false, true
@@ -203,10 +201,9 @@ func (c *loopConn) write(b []byte) error {
 		return nil
 	}
 	for len(b) > 0 {
-		n, err := unix.Write(c.fd, b)
+		n, err := rawio.Write(c.fd, b)
 		switch {
-		case err == unix.EINTR:
-		case err == unix.EAGAIN:
+		case err == rawio.ErrAgain:
 			c.pend = append(c.pend, b...)
 			c.writingSince.Store(time.Now().UnixNano())
 			return nil

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 
+	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/proxy/commands"
 )
@@ -37,25 +38,41 @@ var mayBlock = [][]byte{
 	[]byte("discoh"),
 }
 
-// Await implements frontend.Awaiter. Literal replies and the replies of single calls can be
-// awaited; a split, copies or a blocking call cannot (their finishing waits on more calls).
+// Await implements frontend.Awaiter. Literal replies and the replies of calls and splits can
+// be awaited: once their calls are in, finishing them waits for nothing else (with one copy per
+// key, a failed read has no other copy to ask). Writes to several copies and blocking calls
+// cannot.
 func (s *Session) Await(w frontend.Waker) (pending, ok bool) {
 	for i := range s.queue {
-		if rp := &s.queue[i]; rp.copies != nil || rp.split != nil || rp.blocking {
+		if rp := &s.queue[i]; rp.copies != nil || rp.blocking {
 			return false, false
 		}
 	}
 	s.waker = w
 	s.waiting.Store(1) // Await's own, so Ready cannot run before every call is counted
 	for i := range s.queue {
-		if call := s.queue[i].call; call != nil {
-			s.waiting.Add(1)
-			if !call.Notify(s) {
-				s.waiting.Add(-1)
+		rp := &s.queue[i]
+		if rp.call != nil {
+			s.await(rp.call)
+		}
+		if rp.split != nil {
+			for _, call := range rp.split.calls {
+				s.await(call)
+			}
+			for _, call := range rp.split.copies {
+				s.await(call)
 			}
 		}
 	}
 	return s.waiting.Add(-1) != 0, true
+}
+
+// await counts call among those Await waits for, unless it is in already.
+func (s *Session) await(call *backends.Call) {
+	s.waiting.Add(1)
+	if !call.Notify(s) {
+		s.waiting.Add(-1)
+	}
 }
 
 // CallDone implements backends.Notifier.

@@ -1,0 +1,61 @@
+package rawio
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Read reads from the non-blocking descriptor fd into p. It returns unix.EAGAIN as ErrAgain.
+func Read(fd int, p []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(ptr(p)), uintptr(len(p)))
+		if e == unix.EINTR {
+			continue
+		}
+		return result(n, e)
+	}
+}
+
+// Write writes p to the non-blocking descriptor fd, as much as it takes now.
+func Write(fd int, p []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(ptr(p)), uintptr(len(p)))
+		if e == unix.EINTR {
+			continue
+		}
+		return result(n, e)
+	}
+}
+
+// EpollPoll returns the events of epoll instance ep that are ready now, without waiting.
+func EpollPoll(ep int, events []unix.EpollEvent) (int, error) {
+	var p unsafe.Pointer
+	if len(events) > 0 {
+		p = unsafe.Pointer(&events[0])
+	}
+	for {
+		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(p), uintptr(len(events)), 0, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		return result(n, e)
+	}
+}
+
+func ptr(p []byte) unsafe.Pointer {
+	if len(p) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&p[0])
+}
+
+func result(n uintptr, e unix.Errno) (int, error) {
+	switch e {
+	case 0:
+		return int(n), nil
+	case unix.EAGAIN:
+		return 0, ErrAgain
+	}
+	return 0, e
+}

@@ -1,0 +1,21 @@
+//go:build !linux
+
+package rawio
+
+import "syscall"
+
+// Read reads from the non-blocking descriptor fd into p (through the scheduler on this system).
+func Read(fd int, p []byte) (int, error) { return result(syscall.Read(fd, p)) }
+
+// Write writes p to the non-blocking descriptor fd (through the scheduler on this system).
+func Write(fd int, p []byte) (int, error) { return result(syscall.Write(fd, p)) }
+
+func result(n int, err error) (int, error) {
+	if err == syscall.EAGAIN {
+		return 0, ErrAgain
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
