@@ -1,16 +1,13 @@
 package backends
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/discoh/discoh/internal/rawio"
@@ -30,7 +27,7 @@ const (
 // and answered in that order, which is how both Redis and memcached reply.
 type conn struct {
 	nc      net.Conn
-	raw     syscall.RawConn // nc's socket, read and written with package rawio; nil if none
+	io      rawio.Conn // nc, read and written without handing the processor off
 	framer  Framer
 	timeout time.Duration
 	queue   chan *Call
@@ -56,9 +53,7 @@ func newConn(nc net.Conn, framer Framer, timeout time.Duration) *conn {
 		queue:   make(chan *Call, queueDepth),
 		stop:    make(chan struct{}),
 	}
-	if sc, ok := nc.(syscall.Conn); ok {
-		c.raw, _ = sc.SyscallConn()
-	}
+	c.io = rawio.NewConn(nc)
 	go c.writeLoop()
 	go c.readLoop()
 	if timeout > 0 {
@@ -232,61 +227,16 @@ func (c *conn) enqueue(batch []*Call) bool {
 
 func (c *conn) write(buf []byte) error {
 	c.writingSince.Store(time.Now().UnixNano())
-	var err error
-	if c.raw != nil {
-		err = c.writeRaw(buf)
-	} else {
-		_, err = c.nc.Write(buf)
-	}
+	_, err := c.io.Write(buf)
 	c.writingSince.Store(0)
 	return wrapNetErr(err)
-}
-
-// writeRaw writes buf with package rawio, waiting through the runtime's poller only when the
-// socket is full.
-func (c *conn) writeRaw(buf []byte) error {
-	for len(buf) > 0 {
-		var n int
-		var werr error
-		err := c.raw.Write(func(fd uintptr) bool {
-			n, werr = rawio.Write(int(fd), buf)
-			return werr != rawio.ErrAgain
-		})
-		if err = cmp.Or(err, werr); err != nil {
-			return err
-		}
-		buf = buf[n:]
-	}
-	return nil
-}
-
-// read reads into p: with package rawio when it can, waiting through the runtime's poller.
-func (c *conn) read(p []byte) (int, error) {
-	if c.raw == nil {
-		return c.nc.Read(p)
-	}
-	var n int
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		n, rerr = rawio.Read(int(fd), p)
-		return rerr != rawio.ErrAgain
-	})
-	switch {
-	case err != nil:
-		return 0, err
-	case rerr != nil:
-		return 0, rerr
-	case n == 0:
-		return 0, io.EOF
-	}
-	return n, nil
 }
 
 // readLoop reads replies and completes calls in the order they were written.
 func (c *conn) readLoop() {
 	buf := make([]byte, 0, readBufferSize)
 	for {
-		n, err := c.read(buf[len(buf):cap(buf)])
+		n, err := c.io.Read(buf[len(buf):cap(buf)])
 		if err != nil {
 			c.fail(wrapNetErr(err))
 			return

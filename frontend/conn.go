@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/discoh/discoh/internal/rawio"
 )
 
 const (
@@ -27,6 +29,7 @@ const (
 type clientConn struct {
 	srv  *Server
 	nc   net.Conn
+	io   rawio.Conn // nc, read and written without handing the processor off
 	sess Session
 	input
 	out  []byte
@@ -39,7 +42,7 @@ type clientConn struct {
 }
 
 func newClientConn(s *Server, nc net.Conn) *clientConn {
-	return &clientConn{srv: s, nc: nc, input: input{buf: make([]byte, 0, readChunk)}}
+	return &clientConn{srv: s, nc: nc, io: rawio.NewConn(nc), input: input{buf: make([]byte, 0, readChunk)}}
 }
 
 // RemoteAddr is the client's address.
@@ -110,7 +113,7 @@ func (c *clientConn) fill() error {
 	if err := c.armIdle(); err != nil {
 		return err
 	}
-	n, err := c.nc.Read(c.buf[len(c.buf):cap(c.buf)])
+	n, err := c.io.Read(c.buf[len(c.buf):cap(c.buf)])
 	c.buf = c.buf[:len(c.buf)+n]
 	if n > 0 {
 		return nil
@@ -152,7 +155,7 @@ func (c *clientConn) write(b []byte) error {
 		return nil
 	}
 	c.writingSince.Store(time.Now().UnixNano()) // the server's sweeper enforces WriteTimeout
-	_, err := c.nc.Write(b)
+	_, err := c.io.Write(b)
 	c.writingSince.Store(0)
 	return err
 }

@@ -329,7 +329,7 @@ func (s *Server) adopt(old served, fd int, addr string, sess Session) *clientCon
 		}
 		return nil
 	}
-	c := &clientConn{srv: s, nc: nc, sess: sess}
+	c := &clientConn{srv: s, nc: nc, io: rawio.NewConn(nc), sess: sess}
 	s.swap(old, c)
 	return c
 }
