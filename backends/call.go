@@ -45,8 +45,9 @@ const (
 	callCompleted
 )
 
-// Notifier is told when a call completes, so that nobody has to wait on it.
-type Notifier interface{ CallDone() }
+// Notifier is told when a call completes, and whether it failed (Err set), so that nobody has
+// to wait on it.
+type Notifier interface{ CallDone(failed bool) }
 
 // Notify arranges for n.CallDone to run once c completes, on the goroutine completing it, and
 // reports true; it reports false, doing nothing, when c has completed already. Wait still
@@ -95,6 +96,6 @@ func (c *Call) complete(reply []byte, err error) {
 	}
 	c.done <- struct{}{}
 	if n != nil {
-		n.CallDone()
+		n.CallDone(err != nil)
 	}
 }

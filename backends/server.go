@@ -58,9 +58,10 @@ type Server struct {
 type slot struct {
 	mu        sync.Mutex
 	c         *conn
-	dialing   chan struct{} // closed when the dial in progress ends; nil when none
-	downUntil time.Time     // fail fast until then after a failed dial
-	err       error         // the failed dial's error
+	dialing   bool      // a dial is in progress
+	waiting   []*Call   // calls sent while dialing, in order
+	downUntil time.Time // fail fast until then after a failed dial
+	err       error     // the failed dial's error
 }
 
 // NewServer returns a server that dials lazily, on its first call.
@@ -90,51 +91,55 @@ func (s *Server) Send(call *Call, lane int, pick uint64) {
 		return
 	}
 	slots := s.slots[lane]
-	c, err := s.connFor(&slots[pick%uint64(len(slots))], lane)
-	if err != nil {
+	sl := &slots[pick%uint64(len(slots))]
+	sl.mu.Lock()
+	switch {
+	case sl.c != nil && !sl.c.broken():
+		c := sl.c
+		sl.mu.Unlock()
+		c.send(call)
+		return
+	case sl.dialing:
+		sl.waiting = append(sl.waiting, call)
+		sl.mu.Unlock()
+		return
+	case time.Now().Before(sl.downUntil):
+		err := sl.err
+		sl.mu.Unlock()
 		call.complete(nil, err)
 		return
 	}
-	c.send(call)
+	sl.dialing = true
+	sl.waiting = append(sl.waiting, call)
+	sl.mu.Unlock()
+	go s.dialSlot(sl, lane)
 }
 
-// connFor returns the slot's live connection, dialing one if needed. Only one caller dials; the
-// others wait for its outcome. No lock is held while dialing.
-func (s *Server) connFor(sl *slot, lane int) (*conn, error) {
-	for {
-		sl.mu.Lock()
-		if sl.c != nil && !sl.c.broken() {
-			c := sl.c
-			sl.mu.Unlock()
-			return c, nil
+// dialSlot connects the slot and sends the calls that waited for it, in the order they came.
+// Senders never wait for a dial: an event loop must not, and a dead server's connect timeout
+// would otherwise hold every caller.
+func (s *Server) dialSlot(sl *slot, lane int) {
+	c, err := s.dial(lane)
+	sl.mu.Lock()
+	waiting := sl.waiting
+	sl.waiting = nil
+	s.settleLocked(sl, c, err)
+	if err == nil {
+		// Under the lock, so no later call overtakes them.
+		for _, call := range waiting {
+			c.send(call)
 		}
-		if wait := sl.dialing; wait != nil {
-			sl.mu.Unlock()
-			<-wait
-			continue
-		}
-		if time.Now().Before(sl.downUntil) {
-			err := sl.err
-			sl.mu.Unlock()
-			return nil, err
-		}
-		done := make(chan struct{})
-		sl.dialing = done
-		sl.mu.Unlock()
-
-		c, err := s.dial(lane)
-		s.settle(sl, c, err)
-		close(done)
-		if err != nil {
-			return nil, err
+	}
+	sl.dialing = false
+	sl.mu.Unlock()
+	if err != nil {
+		for _, call := range waiting {
+			call.complete(nil, err)
 		}
 	}
 }
 
-func (s *Server) settle(sl *slot, c *conn, err error) {
-	sl.mu.Lock()
-	defer sl.mu.Unlock()
-	sl.dialing = nil
+func (s *Server) settleLocked(sl *slot, c *conn, err error) {
 	if err != nil {
 		sl.downUntil, sl.err = time.Now().Add(redialBackoff), err
 		return

@@ -94,7 +94,7 @@ func (s *lineSession) replyLater(arg string) {
 		s.mu.Unlock()
 		close(done)
 		if w != nil {
-			w.Ready()
+			w.Ready(false)
 		}
 	}()
 }

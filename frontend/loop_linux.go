@@ -110,6 +110,14 @@ func (l *loop) handoff(c *loopConn) {
 	}
 }
 
+// requeue steps c again on the loop's next round, after the other clients ready now. It is
+// called on the loop's goroutine, which checks the queue before it waits.
+func (l *loop) requeue(c *loopConn) {
+	l.mu.Lock()
+	l.queue = append(l.queue, c)
+	l.mu.Unlock()
+}
+
 // run serves until the loop's file is closed.
 func (l *loop) run() {
 	rc, err := l.file.SyscallConn()
@@ -117,20 +125,22 @@ func (l *loop) run() {
 		l.srv.log.Error("event loop cannot wait", "err", err)
 		return
 	}
-	for {
-		var n int
-		err := rc.Read(func(fd uintptr) bool {
-			n = l.poll(int(fd))
-			return n > 0 || l.pending()
-		})
-		if err != nil {
-			return
+	// The whole loop runs inside one Read, so the runtime's poller keeps every readiness it
+	// sees while the loop works (a new Read would reset it): when a poll took every event ready
+	// then, the loop can wait at once, and anything that became ready since ends the wait.
+	rc.Read(func(fd uintptr) bool {
+		for {
+			l.asleep.Store(false) // awake: handoffs need not write the eventfd
+			n := l.poll(int(fd))
+			for _, ev := range l.events[:n] {
+				l.event(ev)
+			}
+			l.stepQueued()
+			if n < len(l.events) && !l.pending() {
+				return false // wait
+			}
 		}
-		for _, ev := range l.events[:n] {
-			l.event(ev)
-		}
-		l.stepQueued()
-	}
+	})
 }
 
 // poll takes the events ready now, without waiting.

@@ -32,6 +32,7 @@ type loopConn struct {
 	busy     bool   // a batch is dispatched and its replies not yet flushed
 	readable bool   // the socket may hold input not read yet
 	hup      bool   // the client hung up or its socket failed
+	peerDone bool   // the client half-closed: reads go on until they return its end
 	closed   bool   // the connection has ended
 	quit     bool   // close once the replies are written (QUIT, a fatal error)
 	fatal    []byte // a fatal error's reply, written after the batch's replies
@@ -60,6 +61,9 @@ func (c *loopConn) event(ev uint32) {
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.readable = true
 	}
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.peerDone = true
+	}
 	if ev&unix.EPOLLOUT != 0 && len(c.pend) > 0 {
 		c.writePending()
 	}
@@ -74,16 +78,26 @@ func (c *loopConn) wakeUp() {
 	c.step()
 }
 
+// stepBatches is how many batches one step may dispatch and answer at once before the loop
+// turns to its other clients: a client pipelining requests answered without a server must
+// not keep the loop to itself.
+const stepBatches = 8
+
 // step dispatches what the client has sent, reading as needed, until a batch is in flight, the
 // replies wait for the socket, or the input runs out. It runs on the loop's goroutine: reads
 // use the loop's buffer.
 func (c *loopConn) step() {
-	for !c.closed && !c.busy && len(c.pend) == 0 {
+	for batches := 0; !c.closed && !c.busy && len(c.pend) == 0; {
+		if batches == stepBatches {
+			c.l.requeue(c)
+			return
+		}
 		if len(c.unread()) > 0 {
 			n, action, err := c.dispatch(c.sess, c.srv.limits.MaxPipeline)
 			c.keepUnread()
 			if n > 0 || action != Continue || err != nil {
 				c.dispatched(n, action, err)
+				batches++
 				continue
 			}
 		}
@@ -112,8 +126,9 @@ func (c *loopConn) read() {
 	case n > 0:
 		c.buf = c.buf[:len(c.buf)+n]
 		c.lastInput.Store(time.Now().UnixNano())
-		// Edge-triggered: input arriving after this read raises a new event.
-		c.readable = n == len(space)
+		// Edge-triggered: input arriving after this read raises a new event. A half-close
+		// that came with the input raised its event already: read on until its end.
+		c.readable = n == len(space) || c.peerDone
 	case err == rawio.ErrAgain:
 		c.readable = false
 	default: // 0 bytes: the client closed; or the socket failed
@@ -159,12 +174,63 @@ func (c *loopConn) dispatched(n int, action Action, err error) {
 	}
 }
 
-// Ready implements Waker: the batch's replies are all in, so Flush will not block.
-func (c *loopConn) Ready() {
+// Ready implements Waker: the batch's replies are all in. When Flush may block, it runs on a
+// goroutine of its own, not on the goroutine that completed the last call (a backend
+// connection's reader, which the Flush may need).
+func (c *loopConn) Ready(slow bool) {
+	if slow {
+		go c.flushSlow()
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer c.recover()
 	c.flush()
+	c.resume()
+}
+
+// flushSlow flushes without holding the lock during Flush, so the loop is never stuck on it.
+// The loop leaves a busy connection's session alone, so Flush needs no lock; taking it first
+// waits for Await, which may still be counting calls, to return.
+func (c *loopConn) flushSlow() {
+	c.mu.Lock()
+	dst := c.out[:0]
+	c.mu.Unlock()
+	out, err, ok := c.flushUnlocked(dst)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !ok {
+		c.busy = false
+		c.close()
+		return
+	}
+	defer c.recover()
+	c.flushed(out, err)
+	c.resume()
+}
+
+// flushUnlocked runs Flush, logging a panic and reporting it as !ok.
+func (c *loopConn) flushUnlocked(dst []byte) (out []byte, err error, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.srv.log.Error("client connection panicked; closing it", "client", c.addr,
+				"panic", p, "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
+	out, err = c.sess.Flush(dst, c.lockedWrite)
+	return out, err, true
+}
+
+func (c *loopConn) lockedWrite(b []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.write(b)
+}
+
+// resume hands the connection back to the loop after a flush when it has input to go on with,
+// or the server is shutting down.
+func (c *loopConn) resume() {
 	if !c.closed && len(c.pend) == 0 && (c.readable || len(c.unread()) > 0 || c.srv.closing.Load()) {
 		c.l.handoff(c)
 	}
@@ -173,6 +239,11 @@ func (c *loopConn) Ready() {
 // flush writes the batch's replies, then the fatal error's reply, and closes when told to.
 func (c *loopConn) flush() {
 	out, err := c.sess.Flush(c.out[:0], c.write)
+	c.flushed(out, err)
+}
+
+// flushed finishes a flush that ended with out still to write.
+func (c *loopConn) flushed(out []byte, err error) {
 	if err == nil {
 		c.write(out)
 	}

@@ -53,12 +53,13 @@ type Awaiter interface {
 	// Await is called after a batch was dispatched. ok false means some queued reply cannot be
 	// awaited; the connection then moves to a goroutine, which Flushes. Otherwise, if pending,
 	// w.Ready runs once, on the goroutine that completes the last outstanding reply (possibly
-	// before Await returns). Once Ready ran, or at once when not pending, Flush does not block.
+	// before Await returns). When not pending, Flush does not block.
 	Await(w Waker) (pending, ok bool)
 }
 
-// Waker is told when the replies an Awaiter was waiting for are ready.
-type Waker interface{ Ready() }
+// Waker is told when the replies an Awaiter was waiting for are in. slow means Flush may still
+// block (a failed call is retried elsewhere), so it must not run on the goroutine calling Ready.
+type Waker interface{ Ready(slow bool) }
 
 // FatalError is a protocol error after which the connection cannot go on (the input can no
 // longer be split into requests). Reply is written to the client before it is closed.

@@ -48,7 +48,37 @@ type handler struct {
 }
 
 func (h handler) NewSession(c frontend.Client) frontend.Session {
-	return &session{Session: h.h.NewSession(c), limits: h.limits.Request}
+	s := &session{Session: h.h.NewSession(c), limits: h.limits.Request}
+	if a, ok := s.Session.(Awaiter); ok {
+		return &awaitSession{session: s, a: a, client: c}
+	}
+	return s
+}
+
+// Awaiter is a Session an event loop can serve (see frontend.Awaiter).
+type Awaiter interface {
+	Await(w frontend.Waker) (pending, ok bool)
+	// MayBlock reports whether dispatching req may wait for anything but the replies of the
+	// calls it sends.
+	MayBlock(req *mcproto.Request) bool
+}
+
+// awaitSession is a session for an Awaiter: on an event loop, a request that may block is
+// returned as frontend.Block for a goroutine to dispatch.
+type awaitSession struct {
+	*session
+	a      Awaiter
+	client frontend.Client
+}
+
+func (s *awaitSession) Await(w frontend.Waker) (bool, bool) { return s.a.Await(w) }
+
+func (s *awaitSession) Dispatch(buf []byte) (int, int, frontend.Action, error) {
+	s.looped = nil
+	if s.client.Looped() {
+		s.looped = s.a
+	}
+	return s.session.Dispatch(buf)
 }
 
 // session parses the text protocol for the Session it wraps.
@@ -57,6 +87,7 @@ type session struct {
 	parser mcproto.Parser
 	req    mcproto.Request
 	limits mcproto.Limits
+	looped Awaiter // set while an event loop serves the session: asked which requests Block
 }
 
 // Dispatch implements frontend.Session. A refused request is answered as memcached answers it:
@@ -69,6 +100,9 @@ func (s *session) Dispatch(buf []byte) (int, int, frontend.Action, error) {
 	}
 	if n == 0 {
 		return 0, 0, frontend.Continue, nil
+	}
+	if s.looped != nil && s.looped.MayBlock(&s.req) {
+		return 0, 0, frontend.Block, nil
 	}
 	return n, 0, s.Session.Dispatch(&s.req), nil
 }

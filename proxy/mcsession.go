@@ -21,6 +21,8 @@ type MemcacheSession struct {
 	enc     []byte // scratch: a request re-encoded for its servers, copied into each call
 	ownerOf []int  // scratch for a get: the server of each key
 	servers []int  // scratch for a get: its distinct servers
+
+	awaiter // for an event loop: see Await
 }
 
 // mcReply is one queued reply: literal bytes, one call's reply, or a multi-get's merge.

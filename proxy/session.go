@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
@@ -27,8 +26,7 @@ type Session struct {
 	watching int                                   // the server holding WATCH state; -1 for none
 	blockers map[*backends.Server]*backends.Pinned // connections for blocking commands
 
-	waker   frontend.Waker // told when the calls Await counted are all in
-	waiting atomic.Int32   // calls still out, plus one while Await counts
+	awaiter // for an event loop: see Await
 }
 
 // reply is one queued reply: literal bytes, one call's reply passed through, or the merge of a

@@ -176,16 +176,13 @@ func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coher
 		router.Dir = dir
 		return mcserver.New(router, mcserver.Limits{
 			Request: mcproto.Limits{ItemSizeMax: pc.Limits.ItemSizeMax},
-			Conn:    connLimits(pc.Limits),
+			Conn:    connLimits(pc, dir),
 		}, log)
 	}
 	router := proxy.NewRedis(pc.Name, listen, pool, log)
 	router.MaxReplyBytes = pc.Limits.MaxPendingOutputBytes
 	router.Dir = dir
-	limits := redisLimits(pc.Limits)
-	// Sessions that may wait on copies or the directory would leave the loop at once.
-	limits.Conn.EventLoop = pc.Limits.EventLoop && pc.Replicas <= 1 && dir == nil
-	return respserver.New(router, limits, log)
+	return respserver.New(router, redisLimits(pc, dir), log)
 }
 
 // embeddedServer is an in-process cache server of an embedded pool.
@@ -227,19 +224,23 @@ func serverSpecs(pc *config.Pool) ([]backends.ServerSpec, func(), error) {
 	return specs, stop, nil
 }
 
-func redisLimits(l config.ClientLimits) respserver.Limits {
+func redisLimits(pc *config.Pool, dir *coherence.Directory) respserver.Limits {
+	l := pc.Limits
 	return respserver.Limits{
 		Request:         resp.Limits{MaxArgs: l.MaxArgs, MaxBulk: l.MaxBulkBytes, MaxInline: l.MaxInlineBytes},
 		MaxRequestBytes: l.MaxRequestBytes,
-		Conn:            connLimits(l),
+		Conn:            connLimits(pc, dir),
 	}
 }
 
-func connLimits(l config.ClientLimits) frontend.Limits {
+func connLimits(pc *config.Pool, dir *coherence.Directory) frontend.Limits {
+	l := pc.Limits
 	return frontend.Limits{
 		MaxPipeline:    l.MaxPipeline,
 		MaxConnections: l.MaxConnections,
 		IdleTimeout:    l.IdleTimeout,
 		WriteTimeout:   l.WriteTimeout,
+		// Sessions that may wait on copies or the directory would leave the loop at once.
+		EventLoop: l.EventLoop && pc.Replicas <= 1 && dir == nil,
 	}
 }
