@@ -303,11 +303,12 @@ func (s *Server) startLooped(l *loop, fd int, addr string) {
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
 	c := &loopConn{l: l, srv: s, fd: fd, addr: addr}
-	c.lastInput.Store(time.Now().UnixNano())
+	c.lastActive.Store(time.Now().UnixNano())
 	sess := s.handler.NewSession(c)
 	aw, ok := sess.(Awaiter)
 	if !ok {
 		if cc := s.adopt(nil, fd, addr, sess); cc != nil {
+			c.moved.Store(cc) // the session holds c as its Client
 			go cc.guard((*clientConn).serveLoop)
 		}
 		return

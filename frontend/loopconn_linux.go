@@ -40,7 +40,7 @@ type loopConn struct {
 	moved atomic.Pointer[clientConn]
 
 	writingSince atomic.Int64 // when replies began waiting for the socket (unix ns), 0 when none
-	lastInput    atomic.Int64 // when input last arrived (unix ns)
+	lastActive   atomic.Int64 // when input last arrived or replies were last written (unix ns)
 }
 
 // RemoteAddr implements Client.
@@ -125,7 +125,7 @@ func (c *loopConn) read() {
 	switch {
 	case n > 0:
 		c.buf = c.buf[:len(c.buf)+n]
-		c.lastInput.Store(time.Now().UnixNano())
+		c.lastActive.Store(time.Now().UnixNano())
 		// Edge-triggered: input arriving after this read raises a new event. A half-close
 		// that came with the input raised its event already: read on until its end.
 		c.readable = n == len(space) || c.peerDone
@@ -184,6 +184,9 @@ func (c *loopConn) Ready(slow bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return // a panic closed it while the batch was out
+	}
 	defer c.recover()
 	c.flush()
 	c.resume()
@@ -194,8 +197,11 @@ func (c *loopConn) Ready(slow bool) {
 // waits for Await, which may still be counting calls, to return.
 func (c *loopConn) flushSlow() {
 	c.mu.Lock()
-	dst := c.out[:0]
+	closed, dst := c.closed, c.out[:0]
 	c.mu.Unlock()
+	if closed {
+		return
+	}
 	out, err, ok := c.flushUnlocked(dst)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -242,14 +248,16 @@ func (c *loopConn) flush() {
 	c.flushed(out, err)
 }
 
-// flushed finishes a flush that ended with out still to write.
+// flushed finishes a flush that ended with out still to write. The client's idle time counts
+// from here, as it does from a goroutine's next read.
 func (c *loopConn) flushed(out []byte, err error) {
+	c.lastActive.Store(time.Now().UnixNano())
 	if err == nil {
 		c.write(out)
 	}
 	c.out = out[:0]
-	if cap(c.out) > SpillBytes {
-		c.out = nil
+	if cap(c.out) > readChunk {
+		c.out = nil // an idle client keeps no large reply buffer
 	}
 	c.busy = false
 	if c.fatal != nil {
@@ -276,7 +284,7 @@ func (c *loopConn) write(b []byte) error {
 		switch {
 		case err == rawio.ErrAgain:
 			c.pend = append(c.pend, b...)
-			c.writingSince.Store(time.Now().UnixNano())
+			c.writingSince.CompareAndSwap(0, time.Now().UnixNano()) // kept until all is written
 			return nil
 		case err != nil:
 			c.hup = true
@@ -288,12 +296,17 @@ func (c *loopConn) write(b []byte) error {
 	return nil
 }
 
-// writePending writes the replies that waited for the socket.
+// writePending writes the replies that waited for the socket. The write timeout runs from
+// when they began to wait until the last byte is taken, as for a blocking write.
 func (c *loopConn) writePending() {
 	pend := c.pend
 	c.pend = nil
+	err := c.write(pend)
+	if len(c.pend) > 0 {
+		return
+	}
 	c.writingSince.Store(0)
-	if c.write(pend) == nil && len(c.pend) == 0 && c.quit {
+	if err == nil && c.quit {
 		c.close()
 	}
 }
@@ -349,8 +362,15 @@ func (c *loopConn) recover() {
 	}
 }
 
-// wake implements served: the loop steps the client, which then sees the server closing.
-func (c *loopConn) wake() { c.l.handoff(c) }
+// wake implements served: the loop steps the client, which then sees the server closing. A
+// closed client is left alone: its loop may be gone, and the eventfd's number reused.
+func (c *loopConn) wake() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.l.handoff(c)
+	}
+}
 
 // kill implements served: shutting the socket down makes the loop see a hang-up and close it.
 func (c *loopConn) kill() {
@@ -369,7 +389,7 @@ func (c *loopConn) expired(now int64, l Limits) string {
 	c.mu.Lock()
 	idle := !c.busy && len(c.pend) == 0
 	c.mu.Unlock()
-	if l.IdleTimeout > 0 && idle && now-c.lastInput.Load() > int64(l.IdleTimeout) {
+	if l.IdleTimeout > 0 && idle && now-c.lastActive.Load() > int64(l.IdleTimeout) {
 		return "idle"
 	}
 	return ""
