@@ -31,6 +31,7 @@ func main() {
 		os.Exit(2)
 	}
 	log := newLogger(cfg.Log)
+	log.Debug("processors", "gomaxprocs", setProcs())
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {
