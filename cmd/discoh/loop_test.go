@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/redis/go-redis/v9"
+)
+
+// These tests drive the paths event loops add (pools with replicas 1 and no coherence are
+// served by them): requests larger than a loop's shared read buffer, replies larger than the
+// socket takes at once, many clients on few loops.
+
+// valueOf is key i's value: sizes from one byte to well past the loop's 64 KB read buffer.
+func valueOf(i int) string {
+	sizes := []int{1, 100, 70_000, 300_000}
+	return string(bytes.Repeat([]byte{byte('a' + i%26)}, sizes[i%len(sizes)]))
+}
+
+func TestLoopLargeValuesPipelinedByManyClients(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for c := range 12 {
+		wg.Go(func() {
+			rc := st.client(t, 2+c%2)
+			key := func(i int) string { return fmt.Sprintf("big:%d:%d", c, i) }
+			pipe := rc.Pipeline()
+			for i := range 24 {
+				pipe.Set(ctx, key(i), valueOf(i), 0)
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				t.Errorf("client %d: pipelined SETs: %v", c, err)
+				return
+			}
+			gets := make([]*redis.StringCmd, 24)
+			for i := range gets {
+				gets[i] = pipe.Get(ctx, key(i))
+			}
+			mget := pipe.MGet(ctx, key(0), key(2), key(3), key(5))
+			if _, err := pipe.Exec(ctx); err != nil {
+				t.Errorf("client %d: pipelined GETs: %v", c, err)
+				return
+			}
+			for i, g := range gets {
+				if g.Val() != valueOf(i) {
+					t.Errorf("client %d: GET %s = %d bytes; want %d", c, key(i), len(g.Val()), len(valueOf(i)))
+				}
+			}
+			for j, i := range []int{0, 2, 3, 5} {
+				if v, _ := mget.Val()[j].(string); v != valueOf(i) {
+					t.Errorf("client %d: MGET element %d = %d bytes; want %d", c, j, len(v), len(valueOf(i)))
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// A client that sends many requests for large values and only then starts reading makes the
+// replies wait for the socket; every one must still arrive, whole and in order.
+func TestLoopSlowReaderGetsEveryReply(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	value := bytes.Repeat([]byte("v"), 256<<10)
+	if err := st.client(t, 2).Set(context.Background(), "slow", value, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := net.Dial("tcp", st.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	const n = 40 // 10 MB of replies, far more than the socket buffers hold
+	go func() {
+		for range n {
+			io.WriteString(nc, "*2\r\n$3\r\nGET\r\n$4\r\nslow\r\n")
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // let the replies pile up
+	nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(nc)
+	for i := range n {
+		header, err := r.ReadString('\n')
+		if err != nil || header != "$"+strconv.Itoa(len(value))+"\r\n" {
+			t.Fatalf("reply %d: header %q, %v", i, header, err)
+		}
+		body := make([]byte, len(value)+2)
+		if _, err := io.ReadFull(r, body); err != nil || !bytes.Equal(body[:len(value)], value) {
+			t.Fatalf("reply %d: body of %d bytes wrong or short: %v", i, len(body), err)
+		}
+	}
+}
+
+func TestLoopMemcachedLargeValuesFromManyClients(t *testing.T) {
+	st := startMemcacheStack(t, 3, "")
+	var wg sync.WaitGroup
+	for c := range 10 {
+		wg.Go(func() {
+			mc := memcache.New(st.addr)
+			mc.Timeout = 5 * time.Second
+			keys := make([]string, 12)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("mbig:%d:%d", c, i)
+				if err := mc.Set(&memcache.Item{Key: keys[i], Value: []byte(valueOf(i))}); err != nil {
+					t.Errorf("client %d: set %s: %v", c, keys[i], err)
+					return
+				}
+			}
+			items, err := mc.GetMulti(keys)
+			if err != nil {
+				t.Errorf("client %d: get of %d keys: %v", c, len(keys), err)
+				return
+			}
+			for i, k := range keys {
+				if string(items[k].Value) != valueOf(i) {
+					t.Errorf("client %d: %s = %d bytes; want %d", c, k, len(items[k].Value), len(valueOf(i)))
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
