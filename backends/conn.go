@@ -27,7 +27,7 @@ const (
 // and answered in that order, which is how both Redis and memcached reply.
 type conn struct {
 	nc      net.Conn
-	io      rawio.Conn // nc, read and written without handing the processor off
+	io      *rawio.Conn // nc, read and written without handing the processor off
 	framer  Framer
 	timeout time.Duration
 	queue   chan *Call

@@ -29,7 +29,7 @@ const (
 type clientConn struct {
 	srv  *Server
 	nc   net.Conn
-	io   rawio.Conn // nc, read and written without handing the processor off
+	io   *rawio.Conn // nc, read and written without handing the processor off
 	sess Session
 	input
 	out  []byte

@@ -11,6 +11,7 @@ import (
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/backends/health"
 	"github.com/discoh/discoh/config"
+	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/internal/testproc"
 	"github.com/discoh/discoh/mcproto"
 	"github.com/discoh/discoh/resp"
@@ -95,12 +96,15 @@ type hotSession struct {
 	mparser  mcproto.Parser
 	mreq     mcproto.Request
 	mclimits mcproto.Limits
+
+	looped bool      // as an event loop serves it: Await, then Flush once Ready
+	ready  chan bool // Ready's calls
 }
 
 func newHotSession(tb testing.TB, tc *hotCase, pool *backends.Pool) *hotSession {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	l := config.DefaultClientLimits()
-	h := &hotSession{tb: tb, tc: tc, spill: func([]byte) error { return nil }}
+	h := &hotSession{tb: tb, tc: tc, spill: func([]byte) error { return nil }, ready: make(chan bool, 1)}
 	if tc.memcached {
 		h.mc = NewMemcache("hot", "", pool, log).NewSession(hotClient{}).(*MemcacheSession)
 		h.mclimits = mcproto.Limits{ItemSizeMax: l.ItemSizeMax}
@@ -126,6 +130,7 @@ func (h *hotSession) do() {
 			h.tb.Fatalf("parse %q: n=%d err=%v", req, n, perr)
 		}
 		h.redis.Dispatch(args, req[:n])
+		h.await(h.redis)
 		h.out, err = h.redis.Flush(h.out[:0], h.spill)
 	} else {
 		n, perr := h.mparser.Parse(req, h.mclimits, &h.mreq)
@@ -133,12 +138,32 @@ func (h *hotSession) do() {
 			h.tb.Fatalf("parse %q: n=%d err=%v", req, n, perr)
 		}
 		h.mc.Dispatch(&h.mreq)
+		h.await(h.mc)
 		h.out, err = h.mc.Flush(h.out[:0], h.spill)
 	}
 	if err != nil || !bytes.Equal(h.out, h.tc.wants[i]) {
 		h.tb.Fatalf("reply to %q: got %q, %v; want %q", req, h.out, err, h.tc.wants[i])
 	}
 }
+
+// await waits as an event loop does: Await, then Ready from the goroutine completing the call.
+func (h *hotSession) await(a interface {
+	Await(frontend.Waker) (pending, ok bool)
+}) {
+	if !h.looped {
+		return
+	}
+	pending, ok := a.Await(h)
+	if !ok {
+		h.tb.Fatalf("Await refused a plain request")
+	}
+	if pending {
+		<-h.ready
+	}
+}
+
+// Ready implements frontend.Waker.
+func (h *hotSession) Ready(slow bool) { h.ready <- slow }
 
 func (h *hotSession) close() {
 	if h.redis != nil {
@@ -210,15 +235,19 @@ func TestHotPathAllocs(t *testing.T) {
 	}
 	redisAddr, memcachedAddr := hotServers(t)
 	for _, tc := range hotCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHotSession(t, &tc, hotPool(t, tc.memcached, hotAddr(&tc, redisAddr, memcachedAddr)))
-			for range warmUp {
-				h.do()
-			}
-			if allocs := testing.AllocsPerRun(1000, h.do); allocs != 0 {
-				t.Errorf("got %v allocations per request; want 0", allocs)
-			}
-		})
+		for _, looped := range []bool{false, true} {
+			name := tc.name + map[bool]string{false: "/goroutine", true: "/event_loop"}[looped]
+			t.Run(name, func(t *testing.T) {
+				h := newHotSession(t, &tc, hotPool(t, tc.memcached, hotAddr(&tc, redisAddr, memcachedAddr)))
+				h.looped = looped
+				for range warmUp {
+					h.do()
+				}
+				if allocs := testing.AllocsPerRun(1000, h.do); allocs != 0 {
+					t.Errorf("got %v allocations per request; want 0", allocs)
+				}
+			})
+		}
 	}
 }
 

@@ -9,32 +9,52 @@ import (
 
 // Conn reads and writes a connection's socket with Read and Write, waiting in the runtime's
 // poller (so deadlines hold) only when the socket is not ready. A connection without a socket
-// is read and written as usual.
+// is read and written as usual. One Read and one Write may run at once, as on a net.Conn; the
+// callbacks handed to the runtime are made once, so neither allocates.
 type Conn struct {
 	nc  net.Conn
 	raw syscall.RawConn
+
+	rbuf   []byte
+	rn     int
+	rerr   error
+	readFn func(uintptr) bool
+
+	wbuf    []byte
+	wn      int
+	werr    error
+	writeFn func(uintptr) bool
 }
 
 // NewConn returns a Conn for nc.
-func NewConn(nc net.Conn) Conn {
-	c := Conn{nc: nc}
+func NewConn(nc net.Conn) *Conn {
+	c := &Conn{nc: nc}
 	if sc, ok := nc.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
 	}
+	c.readFn, c.writeFn = c.readOnce, c.writeOnce
 	return c
 }
 
+func (c *Conn) readOnce(fd uintptr) bool {
+	c.rn, c.rerr = Read(int(fd), c.rbuf)
+	return c.rerr != ErrAgain
+}
+
+func (c *Conn) writeOnce(fd uintptr) bool {
+	c.wn, c.werr = Write(int(fd), c.wbuf)
+	return c.werr != ErrAgain
+}
+
 // Read reads into p, as net.Conn's Read does.
-func (c Conn) Read(p []byte) (int, error) {
+func (c *Conn) Read(p []byte) (int, error) {
 	if c.raw == nil {
 		return c.nc.Read(p)
 	}
-	var n int
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		n, rerr = Read(int(fd), p)
-		return rerr != ErrAgain
-	})
+	c.rbuf = p
+	err := c.raw.Read(c.readFn)
+	n, rerr := c.rn, c.rerr
+	c.rbuf, c.rerr = nil, nil
 	switch {
 	case err != nil:
 		return 0, err
@@ -47,22 +67,19 @@ func (c Conn) Read(p []byte) (int, error) {
 }
 
 // Write writes all of p, as net.Conn's Write does.
-func (c Conn) Write(p []byte) (int, error) {
+func (c *Conn) Write(p []byte) (int, error) {
 	if c.raw == nil {
 		return c.nc.Write(p)
 	}
 	written := 0
 	for written < len(p) {
-		var n int
-		var werr error
-		err := c.raw.Write(func(fd uintptr) bool {
-			n, werr = Write(int(fd), p[written:])
-			return werr != ErrAgain
-		})
-		if err = cmp.Or(err, werr); err != nil {
+		c.wbuf = p[written:]
+		err := cmp.Or(c.raw.Write(c.writeFn), c.werr)
+		c.wbuf, c.werr = nil, nil
+		if err != nil {
 			return written, err
 		}
-		written += n
+		written += c.wn
 	}
 	return written, nil
 }
