@@ -49,6 +49,7 @@ type Server struct {
 	proto  *Protocol
 
 	recovered atomic.Int64 // when a connection to it last came back (unix ns); 0 if never lost
+	closed    atomic.Bool  // Close was called: a dial finishing after it must not revive a slot
 
 	Requests atomic.Int64 // calls sent
 	Failures atomic.Int64 // calls that ended in an error
@@ -117,25 +118,35 @@ func (s *Server) Send(call *Call, lane int, pick uint64) {
 
 // dialSlot connects the slot and sends the calls that waited for it, in the order they came.
 // Senders never wait for a dial: an event loop must not, and a dead server's connect timeout
-// would otherwise hold every caller.
+// would otherwise hold every caller. The queued calls are sent without the slot's lock (a full
+// connection queue would hold every sender); calls arriving meanwhile keep queueing behind them,
+// and the connection is published only once the queue is empty.
 func (s *Server) dialSlot(sl *slot, lane int) {
 	c, err := s.dial(lane)
-	sl.mu.Lock()
-	waiting := sl.waiting
-	sl.waiting = nil
-	s.settleLocked(sl, c, err)
-	if err == nil {
-		// Under the lock, so no later call overtakes them.
-		for _, call := range waiting {
-			c.send(call)
+	for {
+		sl.mu.Lock()
+		waiting := sl.waiting
+		sl.waiting = nil
+		if err == nil && s.closed.Load() {
+			c.close()
+			c, err = nil, fmt.Errorf("%w: %s", ErrClosed, s)
 		}
-	}
-	sl.dialing = false
-	sl.mu.Unlock()
-	if err != nil {
+		if err == nil && len(waiting) > 0 {
+			sl.mu.Unlock()
+			for _, call := range waiting {
+				c.send(call)
+			}
+			continue
+		}
+		if !s.closed.Load() {
+			s.settleLocked(sl, c, err)
+		}
+		sl.dialing = false
+		sl.mu.Unlock()
 		for _, call := range waiting {
 			call.complete(nil, err)
 		}
+		return
 	}
 }
 
@@ -244,6 +255,7 @@ func (s *Server) Connected() bool {
 
 // Close closes the server's connections; calls in flight end with ErrClosed.
 func (s *Server) Close() {
+	s.closed.Store(true)
 	s.closeGuard()
 	for lane := range s.slots {
 		for i := range s.slots[lane] {

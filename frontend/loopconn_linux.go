@@ -306,7 +306,7 @@ func (c *loopConn) writePending() {
 		return
 	}
 	c.writingSince.Store(0)
-	if err == nil && c.quit {
+	if err == nil && c.quit && !c.busy { // a batch in flight closes when it is flushed
 		c.close()
 	}
 }
