@@ -1,0 +1,60 @@
+package mcserver
+
+import (
+	"net"
+	"testing"
+
+	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/mcproto"
+)
+
+// fakeSession records the keys of the requests it was given; it may block while blocking is set.
+type fakeSession struct {
+	blocking   bool
+	dispatched []string
+}
+
+func (s *fakeSession) Dispatch(req *mcproto.Request) frontend.Action {
+	s.dispatched = append(s.dispatched, string(req.Keys[0]))
+	return frontend.Continue
+}
+func (s *fakeSession) Reject(*mcproto.Error, *mcproto.Request)                {}
+func (s *fakeSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) { return dst, nil }
+func (s *fakeSession) Relay(net.Conn, []byte) error                           { return nil }
+func (s *fakeSession) Close()                                                 {}
+func (s *fakeSession) MayBlock(*mcproto.Request) bool                         { return s.blocking }
+func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { return false, true }
+
+type fakeHandler struct{ s *fakeSession }
+
+func (h fakeHandler) NewSession(frontend.Client) Session { return h.s }
+
+type fakeClient struct{ looped bool }
+
+func (fakeClient) RemoteAddr() string         { return "test" }
+func (fakeClient) Watch(func()) (stop func()) { return func() {} }
+func (c *fakeClient) Looped() bool            { return c.looped }
+
+func TestRequestsThatMayBlockLeaveTheLoopFirst(t *testing.T) {
+	fs := &fakeSession{}
+	client := &fakeClient{looped: true}
+	sess := handler{fakeHandler{fs}, Limits{Request: mcproto.Limits{ItemSizeMax: 1 << 20}}}.NewSession(client)
+	if _, ok := sess.(frontend.Awaiter); !ok {
+		t.Fatal("a session whose Session can be awaited is not an Awaiter")
+	}
+	get := []byte("get a\r\n")
+	if n, _, action, err := sess.Dispatch(get); n != len(get) || action != frontend.Continue || err != nil {
+		t.Fatalf("get on a loop: %d, %v, %v; want dispatched", n, action, err)
+	}
+	fs.blocking = true
+	if n, _, action, err := sess.Dispatch([]byte("get b\r\n")); n != 0 || action != frontend.Block || err != nil {
+		t.Fatalf("a request that may block on a loop: %d, %v, %v; want 0, Block", n, action, err)
+	}
+	client.looped = false
+	if n, _, action, err := sess.Dispatch([]byte("get b\r\n")); n == 0 || action != frontend.Continue || err != nil {
+		t.Fatalf("the same request on a goroutine: %d, %v, %v; want dispatched", n, action, err)
+	}
+	if got := fs.dispatched; len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("dispatched %q; want [a b]", got)
+	}
+}
