@@ -256,8 +256,8 @@ func (c *loopConn) flushed(out []byte, err error) {
 		c.write(out)
 	}
 	c.out = out[:0]
-	if cap(c.out) > readChunk {
-		c.out = nil // an idle client keeps no large reply buffer
+	if cap(c.out) > SpillBytes {
+		c.out = nil // kept for the next batch up to a spill's size, never larger
 	}
 	c.busy = false
 	if c.fatal != nil {
