@@ -154,7 +154,7 @@ func (s *Server) startLooped(l *loop, fd int, addr string) {
 		return
 	}
 	c.sess = aw
-	s.track(c)
+	s.swap(nil, c)
 	if err := l.add(c); err != nil {
 		s.log.Warn("event loop refused a client", "client", addr, "err", err)
 		c.mu.Lock()

@@ -159,13 +159,6 @@ func (s *Server) snapshot() []served {
 	return list
 }
 
-// track counts a new connection already added to done.
-func (s *Server) track(c served) {
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
-}
-
 // swap puts c in old's place (old nil: c is new and already added to done).
 func (s *Server) swap(old, c served) {
 	s.mu.Lock()
