@@ -98,9 +98,8 @@ func listenerFile(l net.Listener) (*os.File, error) {
 	return os.NewFile(uintptr(dup), "listener"), nil
 }
 
-func accept(rc interface {
-	Read(func(uintptr) bool) error
-}) (int, unix.Sockaddr, error) {
+// accept takes the next client from the listener's socket, waiting in the runtime's poller.
+func accept(rc syscall.RawConn) (int, unix.Sockaddr, error) {
 	var fd int
 	var sa unix.Sockaddr
 	var aerr error
