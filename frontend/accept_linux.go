@@ -46,7 +46,7 @@ func (s *Server) serveLoops(l net.Listener) (bool, error) {
 	defer s.stopLoopsWhenDrained()
 	var backoff time.Duration
 	for next := 0; ; next++ {
-		fd, sa, err := accept(rc)
+		fd, err := accept(rc)
 		if s.closing.Load() {
 			if err == nil {
 				unix.Close(fd)
@@ -56,7 +56,7 @@ func (s *Server) serveLoops(l net.Listener) (bool, error) {
 		if backoff = s.pause(backoff, err); err != nil {
 			continue
 		}
-		s.startLooped(loops[next%len(loops)], fd, sockaddrString(sa))
+		s.startLooped(loops[next%len(loops)], fd)
 	}
 }
 
@@ -99,18 +99,17 @@ func listenerFile(l net.Listener) (*os.File, error) {
 }
 
 // accept takes the next client from the listener's socket, waiting in the runtime's poller.
-func accept(rc syscall.RawConn) (int, unix.Sockaddr, error) {
+func accept(rc syscall.RawConn) (int, error) {
 	var fd int
-	var sa unix.Sockaddr
 	var aerr error
 	err := rc.Read(func(lfd uintptr) bool {
-		fd, sa, aerr = unix.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, _, aerr = unix.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		return aerr != unix.EAGAIN
 	})
 	if err != nil {
-		return -1, nil, err
+		return -1, err
 	}
-	return fd, sa, aerr
+	return fd, aerr
 }
 
 // stopLoopsWhenDrained closes the loops once every connection has ended.
@@ -126,7 +125,7 @@ func (s *Server) stopLoopsWhenDrained() {
 	}()
 }
 
-func (s *Server) startLooped(l *loop, fd int, addr string) {
+func (s *Server) startLooped(l *loop, fd int) {
 	s.Accepted.Add(1)
 	s.mu.Lock()
 	if s.limits.MaxConnections > 0 && len(s.conns) >= s.limits.MaxConnections {
@@ -141,12 +140,12 @@ func (s *Server) startLooped(l *loop, fd int, addr string) {
 	// As Go does for the connections it accepts: no Nagle delay, keep-alive probes.
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-	c := &loopConn{l: l, srv: s, fd: fd, addr: addr}
+	c := &loopConn{l: l, srv: s, fd: fd}
 	c.lastActive.Store(time.Now().UnixNano())
 	sess := s.handler.NewSession(c)
 	aw, ok := sess.(Awaiter)
 	if !ok {
-		if cc := s.adopt(nil, fd, addr, sess); cc != nil {
+		if cc := s.adopt(nil, fd, peerAddr(fd), sess); cc != nil {
 			c.moved.Store(cc) // the session holds c as its Client
 			go cc.guard((*clientConn).serveLoop)
 		}
@@ -155,7 +154,7 @@ func (s *Server) startLooped(l *loop, fd int, addr string) {
 	c.sess = aw
 	s.swap(nil, c)
 	if err := l.add(c); err != nil {
-		s.log.Warn("event loop refused a client", "client", addr, "err", err)
+		s.log.Warn("event loop refused a client", "client", peerAddr(fd), "err", err)
 		c.mu.Lock()
 		c.close()
 		c.mu.Unlock()
@@ -184,7 +183,12 @@ func (s *Server) adopt(old served, fd int, addr string, sess Session) *clientCon
 	return c
 }
 
-func sockaddrString(sa unix.Sockaddr) string {
+// peerAddr is the address of the client on fd, as net.Conn.RemoteAddr would print it.
+func peerAddr(fd int) string {
+	sa, err := unix.Getpeername(fd)
+	if err != nil {
+		return "unknown"
+	}
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
 		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()

@@ -22,7 +22,6 @@ type loopConn struct {
 	l    *loop
 	srv  *Server
 	fd   int // closed, and never used again, once closed is set
-	addr string
 	sess Awaiter
 
 	mu       sync.Mutex
@@ -43,8 +42,21 @@ type loopConn struct {
 	lastActive   atomic.Int64 // when input last arrived or replies were last written (unix ns)
 }
 
-// RemoteAddr implements Client.
-func (c *loopConn) RemoteAddr() string { return c.addr }
+// RemoteAddr implements Client. Only logs ask, so the address is looked up then: thousands of
+// idle clients need not hold theirs.
+func (c *loopConn) RemoteAddr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peer()
+}
+
+// peer is RemoteAddr with c.mu held.
+func (c *loopConn) peer() string {
+	if c.closed {
+		return "a closed client"
+	}
+	return peerAddr(c.fd)
+}
 
 // Looped implements Client.
 func (c *loopConn) Looped() bool { return c.moved.Load() == nil }
@@ -219,7 +231,7 @@ func (c *loopConn) flushSlow() {
 func (c *loopConn) flushUnlocked(dst []byte) (out []byte, err error, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.srv.log.Error("client connection panicked; closing it", "client", c.addr,
+			c.srv.log.Error("client connection panicked; closing it", "client", c.RemoteAddr(),
 				"panic", p, "stack", string(debug.Stack()))
 			ok = false
 		}
@@ -321,8 +333,9 @@ func (c *loopConn) move(action Action, err error) {
 		in.r = 0
 	}
 	c.buf, c.r = nil, 0
+	addr := c.peer()
 	c.closed = true
-	cc := c.srv.adopt(c, c.fd, c.addr, c.sess)
+	cc := c.srv.adopt(c, c.fd, addr, c.sess)
 	if cc == nil {
 		return
 	}
@@ -355,7 +368,7 @@ func (c *loopConn) close() {
 // recover closes a connection whose session panicked, as a goroutine-served one would be.
 func (c *loopConn) recover() {
 	if p := recover(); p != nil {
-		c.srv.log.Error("client connection panicked; closing it", "client", c.addr,
+		c.srv.log.Error("client connection panicked; closing it", "client", c.peer(),
 			"panic", p, "stack", string(debug.Stack()))
 		c.busy = false
 		c.close()

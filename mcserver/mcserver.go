@@ -48,11 +48,11 @@ type handler struct {
 }
 
 func (h handler) NewSession(c frontend.Client) frontend.Session {
-	s := &session{Session: h.h.NewSession(c), limits: h.limits.Request}
-	if a, ok := s.Session.(Awaiter); ok {
-		return &awaitSession{session: s, a: a, client: c}
+	sess := h.h.NewSession(c)
+	if a, ok := sess.(Awaiter); ok {
+		return &awaitSession{session: session{Session: sess, limits: h.limits.Request}, a: a, client: c}
 	}
-	return s
+	return &session{Session: sess, limits: h.limits.Request}
 }
 
 // Awaiter is a Session an event loop can serve (see frontend.Awaiter).
@@ -66,7 +66,7 @@ type Awaiter interface {
 // awaitSession is a session for an Awaiter: on an event loop, a request that may block is
 // returned as frontend.Block for a goroutine to dispatch.
 type awaitSession struct {
-	*session
+	session
 	a      Awaiter
 	client frontend.Client
 }

@@ -38,20 +38,22 @@ type Limits struct {
 // New returns a server of RESP clients; call Serve on it to start.
 func New(h Handler, limits Limits, log *slog.Logger) *frontend.Server {
 	full := resp.AppendError(nil, "ERR max number of clients reached")
-	return frontend.New(handler{h, limits}, limits.Conn, full, log)
+	return frontend.New(handler{h, &limits}, limits.Conn, full, log)
 }
 
 type handler struct {
 	h      Handler
-	limits Limits
+	limits *Limits
 }
 
+// NewSession makes one allocation per client of the session and its front end: thousands of
+// idle clients hold little more than that.
 func (h handler) NewSession(c frontend.Client) frontend.Session {
-	s := &session{Session: h.h.NewSession(c), limits: &h.limits}
-	if a, ok := s.Session.(Awaiter); ok {
-		return &awaitSession{session: s, a: a, client: c}
+	sess := h.h.NewSession(c)
+	if a, ok := sess.(Awaiter); ok {
+		return &awaitSession{session: session{Session: sess, limits: h.limits}, a: a, client: c}
 	}
-	return s
+	return &session{Session: sess, limits: h.limits}
 }
 
 // Awaiter is a Session an event loop can serve (see frontend.Awaiter).
@@ -73,7 +75,7 @@ type session struct {
 // awaitSession is a session for an Awaiter: on an event loop, a request that may block is
 // returned as frontend.Block for a goroutine to dispatch.
 type awaitSession struct {
-	*session
+	session
 	a      Awaiter
 	client frontend.Client
 }

@@ -43,7 +43,7 @@ func newTestSession(t *testing.T, client *fakeClient) (frontend.Session, *fakeSe
 	t.Helper()
 	fs := &fakeSession{}
 	limits := Limits{Request: resp.Limits{MaxArgs: 16, MaxBulk: 1 << 20, MaxInline: 1 << 10}, MaxRequestBytes: 1 << 20}
-	return handler{fakeHandler{fs}, limits}.NewSession(client), fs
+	return handler{fakeHandler{fs}, &limits}.NewSession(client), fs
 }
 
 func TestRequestsThatMayBlockLeaveTheLoopFirst(t *testing.T) {

@@ -72,6 +72,10 @@ func TestReadingThisProcess(t *testing.T) {
 	if err != nil || peak < rss {
 		t.Errorf("PeakRSS = %d, %v; want at least RSS %d", peak, err, rss)
 	}
+	file, err := FileRSS(pid)
+	if err != nil || file <= 0 || file > peak {
+		t.Errorf("FileRSS = %d, %v; want a positive size within PeakRSS %d (the test binary is mapped)", file, err, peak)
+	}
 }
 
 func TestStartReportsAnEarlyExit(t *testing.T) {

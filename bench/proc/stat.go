@@ -54,6 +54,10 @@ func PeakRSS(pid int) (int64, error) { return statusBytes(pid, "VmHWM:") }
 // RSS returns pid's current resident set size (VmRSS) in bytes.
 func RSS(pid int) (int64, error) { return statusBytes(pid, "VmRSS:") }
 
+// FileRSS returns the part of pid's RSS that is file-backed (RssFile): mostly pages of its
+// program and libraries, shared with the page cache.
+func FileRSS(pid int) (int64, error) { return statusBytes(pid, "RssFile:") }
+
 // ResetPeakRSS sets pid's VmHWM back to its current RSS, so that the next
 // PeakRSS covers only what happens from now on.
 func ResetPeakRSS(pid int) error {

@@ -14,6 +14,7 @@ type IdleMemory struct {
 	Conns   int
 	Before  int64 // bytes
 	With    int64 // bytes
+	File    int64 // bytes of With that are file-backed
 	Skipped string
 }
 
@@ -94,16 +95,16 @@ func writeMemory(b *strings.Builder, mem []IdleMemory) {
 		return
 	}
 	fmt.Fprintf(b, "\n## Memory with %d idle clients\n\n", mem[0].Conns)
-	b.WriteString("| server | RSS before MB | RSS with the clients MB | KB per client |\n")
-	b.WriteString("|---|--:|--:|--:|\n")
+	b.WriteString("| server | RSS before MB | RSS with the clients MB | of which file-backed MB | KB per client |\n")
+	b.WriteString("|---|--:|--:|--:|--:|\n")
 	for _, m := range mem {
 		if m.Skipped != "" {
-			fmt.Fprintf(b, "| %s | skipped: %s | | |\n", m.Target, oneLine(m.Skipped))
+			fmt.Fprintf(b, "| %s | skipped: %s | | | |\n", m.Target, oneLine(m.Skipped))
 			continue
 		}
 		perConn := float64(m.With-m.Before) / float64(m.Conns) / 1024
-		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", m.Target, num(float64(m.Before)/(1<<20), 1),
-			num(float64(m.With)/(1<<20), 1), num(perConn, 2))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", m.Target, num(float64(m.Before)/(1<<20), 1),
+			num(float64(m.With)/(1<<20), 1), num(float64(m.File)/(1<<20), 1), num(perConn, 2))
 	}
 }
 

@@ -54,7 +54,10 @@ func holdIdle(ctx context.Context, p *proc.Process, n int) (report.IdleMemory, e
 		return m, err
 	}
 	time.Sleep(idleSettle)
-	m.With, err = proc.RSS(p.PID())
+	if m.With, err = proc.RSS(p.PID()); err != nil {
+		return m, err
+	}
+	m.File, err = proc.FileRSS(p.PID())
 	return m, err
 }
 

@@ -194,10 +194,12 @@ func (st *stack) fill(ctx context.Context, f fill) error {
 	return nil
 }
 
-// buildDiscoh compiles the discoh binary into dir and returns its path.
+// buildDiscoh compiles the discoh binary into dir, as the README says to build it for
+// deployment (static, without cgo: no C library mapped), and returns its path.
 func buildDiscoh(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "discoh")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/discoh/discoh/cmd/discoh")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build discoh: %v\n%s", err, out)
 	}
