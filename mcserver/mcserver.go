@@ -50,7 +50,7 @@ type handler struct {
 func (h handler) NewSession(c frontend.Client) frontend.Session {
 	sess := h.h.NewSession(c)
 	if a, ok := sess.(Awaiter); ok {
-		return &awaitSession{session: session{Session: sess, limits: h.limits.Request}, a: a, client: c}
+		return &awaitSession{session: session{Session: sess, limits: h.limits.Request}, a: a}
 	}
 	return &session{Session: sess, limits: h.limits.Request}
 }
@@ -58,28 +58,15 @@ func (h handler) NewSession(c frontend.Client) frontend.Session {
 // Awaiter is a Session an event loop can serve (see frontend.Awaiter).
 type Awaiter interface {
 	Await(w frontend.Waker) (pending, ok bool)
-	// MayBlock reports whether dispatching req may wait for anything but the replies of the
-	// calls it sends.
-	MayBlock(req *mcproto.Request) bool
 }
 
-// awaitSession is a session for an Awaiter: on an event loop, a request that may block is
-// returned as frontend.Block for a goroutine to dispatch.
+// awaitSession is a session for an Awaiter, which an event loop can serve.
 type awaitSession struct {
 	session
-	a      Awaiter
-	client frontend.Client
+	a Awaiter
 }
 
 func (s *awaitSession) Await(w frontend.Waker) (bool, bool) { return s.a.Await(w) }
-
-func (s *awaitSession) Dispatch(buf []byte) (int, int, frontend.Action, error) {
-	s.looped = nil
-	if s.client.Looped() {
-		s.looped = s.a
-	}
-	return s.session.Dispatch(buf)
-}
 
 // session parses the text protocol for the Session it wraps.
 type session struct {
@@ -87,7 +74,6 @@ type session struct {
 	parser mcproto.Parser
 	req    mcproto.Request
 	limits mcproto.Limits
-	looped Awaiter // set while an event loop serves the session: asked which requests Block
 }
 
 // Dispatch implements frontend.Session. A refused request is answered as memcached answers it:
@@ -101,10 +87,11 @@ func (s *session) Dispatch(buf []byte) (int, int, frontend.Action, error) {
 	if n == 0 {
 		return 0, 0, frontend.Continue, nil
 	}
-	if s.looped != nil && s.looped.MayBlock(&s.req) {
-		return 0, 0, frontend.Block, nil
+	action := s.Session.Dispatch(&s.req)
+	if action == frontend.Block {
+		return 0, 0, action, nil // the goroutine the client moves to parses it again
 	}
-	return n, 0, s.Session.Dispatch(&s.req), nil
+	return n, 0, action, nil
 }
 
 func (s *session) reject(err error) (int, int, frontend.Action, error) {

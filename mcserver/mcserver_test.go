@@ -8,13 +8,18 @@ import (
 	"github.com/discoh/discoh/mcproto"
 )
 
-// fakeSession records the keys of the requests it was given; it may block while blocking is set.
+// fakeSession records the keys of the requests it was given; while blocking is set, it
+// returns Block for them when its client is on a loop.
 type fakeSession struct {
+	client     *fakeClient
 	blocking   bool
 	dispatched []string
 }
 
 func (s *fakeSession) Dispatch(req *mcproto.Request) frontend.Action {
+	if s.blocking && s.client.Looped() {
+		return frontend.Block
+	}
 	s.dispatched = append(s.dispatched, string(req.Keys[0]))
 	return frontend.Continue
 }
@@ -22,7 +27,6 @@ func (s *fakeSession) Reject(*mcproto.Error, *mcproto.Request)                {}
 func (s *fakeSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) { return dst, nil }
 func (s *fakeSession) Relay(net.Conn, []byte) error                           { return nil }
 func (s *fakeSession) Close()                                                 {}
-func (s *fakeSession) MayBlock(*mcproto.Request) bool                         { return s.blocking }
 func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { return false, true }
 
 type fakeHandler struct{ s *fakeSession }
@@ -36,8 +40,8 @@ func (fakeClient) Watch(func()) (stop func()) { return func() {} }
 func (c *fakeClient) Looped() bool            { return c.looped }
 
 func TestRequestsThatMayBlockLeaveTheLoopFirst(t *testing.T) {
-	fs := &fakeSession{}
 	client := &fakeClient{looped: true}
+	fs := &fakeSession{client: client}
 	sess := handler{fakeHandler{fs}, Limits{Request: mcproto.Limits{ItemSizeMax: 1 << 20}}}.NewSession(client)
 	if _, ok := sess.(frontend.Awaiter); !ok {
 		t.Fatal("a session whose Session can be awaited is not an Awaiter")

@@ -1,12 +1,10 @@
 package proxy
 
 import (
-	"bytes"
 	"sync/atomic"
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
-	"github.com/discoh/discoh/mcproto"
 	"github.com/discoh/discoh/proxy/commands"
 )
 
@@ -64,28 +62,16 @@ func (a *awaiter) CallDone(failed bool) {
 	}
 }
 
-// MayBlock reports whether dispatching args, or flushing its reply, may wait for more than
-// the replies of calls already sent.
-func (s *Session) MayBlock(args [][]byte) bool {
+// mayBlock reports whether dispatching args (local, or else cmd), or flushing its reply, may
+// wait for more than the replies of the calls it sends.
+func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bool {
 	if s.tx != nil || s.pins != nil || s.blockers != nil || s.r.Dir != nil || s.r.pool.Replicas() > 1 {
 		return true
 	}
-	for _, name := range mayBlock {
-		if bytes.EqualFold(args[0], name) {
-			return true
-		}
+	if local.run != nil {
+		return local.mayBlock
 	}
-	if cmd := commands.Lookup(args); cmd != nil {
-		return isBlocking(cmd, args)
-	}
-	return false
-}
-
-// mayBlock are the commands that wait, dial a connection or take the client over.
-var mayBlock = [][]byte{
-	[]byte("multi"), []byte("exec"), []byte("discard"), []byte("watch"), []byte("unwatch"),
-	[]byte("reset"), []byte("subscribe"), []byte("psubscribe"), []byte("ssubscribe"),
-	[]byte("discoh"),
+	return cmd != nil && isBlocking(cmd, args)
 }
 
 // Await implements frontend.Awaiter. Literal replies and the replies of calls and splits can
@@ -116,9 +102,9 @@ func (s *Session) Await(w frontend.Waker) (pending, ok bool) {
 	return s.awaiter.end(), true
 }
 
-// MayBlock reports whether a request may wait for more than the replies of its calls: only
+// mayBlock reports whether a request may wait for more than the replies of its calls: only
 // with copies or a coherence directory, whatever the request.
-func (s *MemcacheSession) MayBlock(*mcproto.Request) bool {
+func (s *MemcacheSession) mayBlock() bool {
 	return s.m.Dir != nil || s.m.pool.Replicas() > 1
 }
 

@@ -14,40 +14,40 @@ const (
 	errCrossSlot = "CROSSSLOT Keys in request don't hash to the same server"
 )
 
-// dispatch routes one request: answered here, forwarded to the key's server, split across
-// servers, or refused with an error naming the command.
-func (s *Session) dispatch(args [][]byte, raw []byte) frontend.Action {
+// dispatch routes one request: answered here (local), forwarded to the key's server, split
+// across servers, or refused with an error naming the command. cmd is the request's command
+// when it is not local, nil when Redis has no such command.
+func (s *Session) dispatch(args [][]byte, raw []byte, local local, cmd *commands.Command) frontend.Action {
 	if s.tx != nil && !txControl(args[0]) {
 		s.queueInTx(args)
 		return frontend.Continue
 	}
-	if h := localHandler(args[0]); h != nil {
-		return h(s, args, raw)
+	if local.run != nil {
+		return local.run(s, args, raw)
 	}
-	cmd, ok := s.lookup(args)
-	if !ok {
+	if !s.check(cmd, args) {
 		return frontend.Continue
 	}
 	s.route(cmd, args, raw)
 	return frontend.Continue
 }
 
-// lookup finds a routable command and checks its arity, queueing the error when it fails.
-func (s *Session) lookup(args [][]byte) (*commands.Command, bool) {
-	cmd := commands.Lookup(args)
+// check reports whether cmd is a routable command called with the right number of arguments,
+// queueing the error when it is not.
+func (s *Session) check(cmd *commands.Command, args [][]byte) bool {
 	if cmd == nil {
 		s.queueError(unknown(args))
-		return nil, false
+		return false
 	}
 	if !routable(cmd) {
 		s.queueError(unsupported(args[0]))
-		return nil, false
+		return false
 	}
 	if !cmd.ArityOK(len(args)) {
 		s.queueError(wrongArity(args[0]))
-		return nil, false
+		return false
 	}
-	return cmd, true
+	return true
 }
 
 func wrongArity(name []byte) string {

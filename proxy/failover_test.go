@@ -11,6 +11,7 @@ import (
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/backends/health"
 	"github.com/discoh/discoh/config"
+	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/resp"
 )
 
@@ -135,10 +136,9 @@ func TestAwaitedFailoverDoesNotRunOnTheReader(t *testing.T) {
 	defer s.Close()
 	get := func(k []byte) {
 		args := [][]byte{[]byte("GET"), k}
-		if s.MayBlock(args) {
-			t.Fatalf("MayBlock(GET) = true; the loop would not dispatch it")
+		if s.Dispatch(args, resp.AppendCommand(nil, args...)) == frontend.Block {
+			t.Fatalf("Dispatch(GET) on a loop = Block; the loop would not dispatch it")
 		}
-		s.Dispatch(args, resp.AppendCommand(nil, args...))
 	}
 	// Two failures (server_failure_limit 2) mark a down; the GET to s is still out.
 	get(onDead)
@@ -192,12 +192,11 @@ func TestDispatchDoesNotWaitForADial(t *testing.T) {
 	s := NewRedis("review", "", pool, slog.New(slog.DiscardHandler)).NewSession(reviewClient{}).(*Session)
 	defer s.Close()
 	args := [][]byte{[]byte("GET"), []byte("k")}
-	if s.MayBlock(args) {
-		t.Fatalf("MayBlock(GET) = true")
-	}
 	start := time.Now()
-	s.Dispatch(args, resp.AppendCommand(nil, args...))
+	if s.Dispatch(args, resp.AppendCommand(nil, args...)) == frontend.Block {
+		t.Fatalf("Dispatch(GET) on a loop = Block; the loop would not dispatch it")
+	}
 	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Errorf("Dispatch(GET), which MayBlock says cannot block, took %v on the loop goroutine", d)
+		t.Errorf("Dispatch(GET) on a loop took %v: it waited for a dial on the loop goroutine", d)
 	}
 }

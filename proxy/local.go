@@ -13,29 +13,40 @@ import (
 // handler answers a command in the proxy, or routes it in a way of its own.
 type handler func(s *Session, args [][]byte, raw []byte) frontend.Action
 
-var localHandlers map[string]handler
+// local is a command the proxy answers or routes itself. mayBlock marks those that wait, dial a
+// connection or take the client over: an event loop does not run them (see Session.mayBlock).
+type local struct {
+	run      handler
+	mayBlock bool
+}
+
+var localHandlers map[string]local
 
 func init() {
-	localHandlers = map[string]handler{
-		"ping": cmdPing, "echo": cmdEcho, "quit": cmdQuit, "hello": cmdHello, "auth": cmdAuth,
-		"select": cmdSelect, "time": cmdTime, "reset": cmdReset, "client": cmdClient,
-		"info": cmdInfo, "command": cmdCommand,
-		"dbsize": cmdFanOut(mergeSum), "flushall": cmdFanOut(mergeOK),
-		"flushdb": cmdFanOut(mergeOK), "keys": cmdFanOut(mergeConcat), "scan": cmdScan,
-		"multi": cmdMulti, "exec": cmdExec, "discard": cmdDiscard,
-		"watch": cmdWatch, "unwatch": cmdUnwatch,
-		"subscribe": cmdSubscribe, "psubscribe": cmdSubscribe, "ssubscribe": cmdSubscribe,
-		"discoh":  cmdDiscoh,
-		"publish": cmdPubSubServer, "spublish": cmdPubSubServer, "pubsub": cmdPubSubServer,
+	localHandlers = map[string]local{
+		"ping": {run: cmdPing}, "echo": {run: cmdEcho}, "quit": {run: cmdQuit},
+		"hello": {run: cmdHello}, "auth": {run: cmdAuth}, "select": {run: cmdSelect},
+		"time": {run: cmdTime}, "client": {run: cmdClient}, "info": {run: cmdInfo},
+		"command": {run: cmdCommand},
+		"dbsize":  {run: cmdFanOut(mergeSum)}, "flushall": {run: cmdFanOut(mergeOK)},
+		"flushdb": {run: cmdFanOut(mergeOK)}, "keys": {run: cmdFanOut(mergeConcat)},
+		"scan":    {run: cmdScan},
+		"publish": {run: cmdPubSubServer}, "spublish": {run: cmdPubSubServer},
+		"pubsub": {run: cmdPubSubServer},
+
+		"reset": {cmdReset, true}, "multi": {cmdMulti, true}, "exec": {cmdExec, true},
+		"discard": {cmdDiscard, true}, "watch": {cmdWatch, true}, "unwatch": {cmdUnwatch, true},
+		"subscribe": {cmdSubscribe, true}, "psubscribe": {cmdSubscribe, true},
+		"ssubscribe": {cmdSubscribe, true}, "discoh": {cmdDiscoh, true},
 	}
 }
 
 // localHandler finds the proxy's own handler for a command name, case-insensitively, without
-// allocating.
-func localHandler(name []byte) handler {
+// allocating; its run is nil when the proxy has none.
+func localHandler(name []byte) local {
 	var buf [16]byte
 	if len(name) > len(buf) {
-		return nil
+		return local{}
 	}
 	for i, c := range name {
 		if 'A' <= c && c <= 'Z' {

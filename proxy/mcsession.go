@@ -12,8 +12,9 @@ import (
 // MemcacheSession is one memcached client's state. Its methods run on the client's connection
 // goroutine.
 type MemcacheSession struct {
-	m  *Memcache
-	id uint64
+	m      *Memcache
+	client frontend.Client
+	id     uint64
 
 	queue   []mcReply
 	lit     []byte
@@ -39,8 +40,12 @@ type mcReply struct {
 	read, write    bool // a keyed read (may fail over) or write (a failure is a missed write)
 }
 
-// Dispatch implements mcserver.Session.
+// Dispatch implements mcserver.Session. While an event loop serves the client, a request that may block returns frontend.Block
+// untouched, for the goroutine the client moves to.
 func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
+	if s.client.Looped() && s.mayBlock() {
+		return frontend.Block
+	}
 	if s.routeCoherent(req) {
 		return frontend.Continue
 	}

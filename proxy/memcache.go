@@ -56,5 +56,5 @@ func NewMemcache(name, listen string, pool *backends.Pool, log *slog.Logger) *Me
 func (m *Memcache) NewSession(c frontend.Client) mcserver.Session {
 	m.Stats.CurrConnections.Add(1)
 	m.Stats.TotalConnections.Add(1)
-	return &MemcacheSession{m: m, id: m.lastID.Add(1)}
+	return &MemcacheSession{m: m, client: c, id: m.lastID.Add(1)}
 }

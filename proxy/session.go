@@ -5,6 +5,7 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/proxy/commands"
 	"github.com/discoh/discoh/resp"
 )
 
@@ -44,10 +45,19 @@ type reply struct {
 
 func (s *Session) resp3() bool { return s.lane == backends.LaneRESP3 }
 
-// Dispatch implements respserver.Session.
+// Dispatch implements respserver.Session. While an event loop serves the client, a request
+// that may block returns frontend.Block untouched, for the goroutine the client moves to.
 func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
+	local := localHandler(args[0])
+	var cmd *commands.Command
+	if local.run == nil {
+		cmd = commands.Lookup(args)
+	}
+	if s.client.Looped() && s.mayBlock(local, cmd, args) {
+		return frontend.Block
+	}
 	s.r.Stats.Commands.Add(1)
-	return s.dispatch(args, raw)
+	return s.dispatch(args, raw, local, cmd)
 }
 
 // queueLit queues a reply made of the bytes add appends.

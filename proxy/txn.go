@@ -54,7 +54,7 @@ func (s *Session) queueInTx(args [][]byte) {
 
 // txRefusal returns why args cannot join the transaction, or "".
 func (s *Session) txRefusal(args [][]byte) string {
-	if localHandler(args[0]) != nil && !txSafeLocal(args[0]) {
+	if localHandler(args[0]).run != nil && !txSafeLocal(args[0]) {
 		return "ERR " + strings.ToUpper(string(args[0])) + " is not supported inside MULTI by discoh"
 	}
 	cmd := commands.Lookup(args)

@@ -21,7 +21,9 @@ type Handler interface {
 // connections. See frontend.Session for Flush, Relay and Close.
 type Session interface {
 	// Dispatch starts one request. args and raw point into the read buffer and are only valid
-	// during the call; the reply is queued and written by the next Flush.
+	// during the call; the reply is queued and written by the next Flush. A session an event
+	// loop serves returns frontend.Block, having done nothing, for a request that may wait for
+	// more than the replies of the calls it sends.
 	Dispatch(args [][]byte, raw []byte) frontend.Action
 	Flush(dst []byte, spill func([]byte) error) ([]byte, error)
 	Relay(nc net.Conn, pending []byte) error
@@ -51,7 +53,7 @@ type handler struct {
 func (h handler) NewSession(c frontend.Client) frontend.Session {
 	sess := h.h.NewSession(c)
 	if a, ok := sess.(Awaiter); ok {
-		return &awaitSession{session: session{Session: sess, limits: h.limits}, a: a, client: c}
+		return &awaitSession{session: session{Session: sess, limits: h.limits}, a: a}
 	}
 	return &session{Session: sess, limits: h.limits}
 }
@@ -59,9 +61,6 @@ func (h handler) NewSession(c frontend.Client) frontend.Session {
 // Awaiter is a Session an event loop can serve (see frontend.Awaiter).
 type Awaiter interface {
 	Await(w frontend.Waker) (pending, ok bool)
-	// MayBlock reports whether dispatching the request args may wait for anything but the
-	// replies of the calls it sends.
-	MayBlock(args [][]byte) bool
 }
 
 // session parses RESP for the Session it wraps.
@@ -69,26 +68,15 @@ type session struct {
 	Session
 	parser resp.Parser
 	limits *Limits
-	looped Awaiter // set while an event loop serves the session: asked which requests Block
 }
 
-// awaitSession is a session for an Awaiter: on an event loop, a request that may block is
-// returned as frontend.Block for a goroutine to dispatch.
+// awaitSession is a session for an Awaiter, which an event loop can serve.
 type awaitSession struct {
 	session
-	a      Awaiter
-	client frontend.Client
+	a Awaiter
 }
 
 func (s *awaitSession) Await(w frontend.Waker) (bool, bool) { return s.a.Await(w) }
-
-func (s *awaitSession) Dispatch(buf []byte) (int, int, frontend.Action, error) {
-	s.looped = nil
-	if s.client.Looped() {
-		s.looped = s.a
-	}
-	return s.session.Dispatch(buf)
-}
 
 // Dispatch implements frontend.Session. Protocol errors are fatal, as in Redis: once a request
 // is malformed, where the next one starts is unknown.
@@ -106,12 +94,9 @@ func (s *session) Dispatch(buf []byte) (int, int, frontend.Action, error) {
 	if len(args) == 0 {
 		return n, 0, frontend.Continue, nil
 	}
-	if s.looped != nil && s.looped.MayBlock(args) {
-		return 0, 0, frontend.Block, nil
-	}
 	action := s.Session.Dispatch(args, buf[:n])
-	if action == frontend.Hijack {
-		return 0, 0, action, nil
+	if action == frontend.Hijack || action == frontend.Block {
+		return 0, 0, action, nil // the request is dispatched again, or read, by whoever takes over
 	}
 	return n, 0, action, nil
 }

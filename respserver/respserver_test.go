@@ -10,23 +10,25 @@ import (
 	"github.com/discoh/discoh/resp"
 )
 
-// fakeSession records what it was asked; commands named "block*" may block.
+// fakeSession records what it was asked; commands named "block*" may block, so it returns
+// Block for them while its client is on a loop.
 type fakeSession struct {
+	client     *fakeClient
 	dispatched []string
 	awaited    int
 }
 
 func (s *fakeSession) Dispatch(args [][]byte, raw []byte) frontend.Action {
+	if s.client.Looped() && strings.HasPrefix(string(args[0]), "block") {
+		return frontend.Block
+	}
 	s.dispatched = append(s.dispatched, string(args[0]))
 	return frontend.Continue
 }
 func (s *fakeSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) { return dst, nil }
 func (s *fakeSession) Relay(net.Conn, []byte) error                           { return nil }
 func (s *fakeSession) Close()                                                 {}
-func (s *fakeSession) MayBlock(args [][]byte) bool {
-	return strings.HasPrefix(string(args[0]), "block")
-}
-func (s *fakeSession) Await(frontend.Waker) (bool, bool) { s.awaited++; return false, true }
+func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { s.awaited++; return false, true }
 
 type fakeHandler struct{ s *fakeSession }
 
@@ -41,7 +43,7 @@ func (c *fakeClient) Looped() bool            { return c.looped }
 
 func newTestSession(t *testing.T, client *fakeClient) (frontend.Session, *fakeSession) {
 	t.Helper()
-	fs := &fakeSession{}
+	fs := &fakeSession{client: client}
 	limits := Limits{Request: resp.Limits{MaxArgs: 16, MaxBulk: 1 << 20, MaxInline: 1 << 10}, MaxRequestBytes: 1 << 20}
 	return handler{fakeHandler{fs}, &limits}.NewSession(client), fs
 }
