@@ -45,9 +45,11 @@ const (
 	callCompleted
 )
 
-// Notifier is told when a call completes, and whether it failed (Err set), so that nobody has
-// to wait on it.
-type Notifier interface{ CallDone(failed bool) }
+// Notifier is told when a call completes, whether it failed (Err set) and which server it went
+// to (nil if none), so that nobody has to wait on it.
+type Notifier interface {
+	CallDone(failed bool, server *Server)
+}
 
 // Notify arranges for n.CallDone to run once c completes, on the goroutine completing it, and
 // reports true; it reports false, doing nothing, when c has completed already. Wait still
@@ -91,11 +93,12 @@ func (c *Call) complete(reply []byte, err error) {
 	}
 	// Once done is signalled the waiter may release c, so the notifier is read before.
 	var n Notifier
+	server := c.Server
 	if c.state.Swap(callCompleted) == callArmed {
 		n = c.notify
 	}
 	c.done <- struct{}{}
 	if n != nil {
-		n.CallDone(err != nil)
+		n.CallDone(err != nil, server)
 	}
 }

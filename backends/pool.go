@@ -80,6 +80,17 @@ func (p *Pool) Owner(key []byte) int {
 // Replicas is how many servers hold each key.
 func (p *Pool) Replicas() int { return p.replicas }
 
+// Steady reports whether every server is up and none is warming up: requests then need no
+// failover, warm-up or replay, whichever copies they use.
+func (p *Pool) Steady() bool {
+	for _, s := range p.Servers {
+		if !s.Up() || s.Warming() {
+			return false
+		}
+	}
+	return true
+}
+
 // ReadTargets appends the servers to read key from, best first: its live copies in ring order
 // and, in an auto-eject pool whose copies are all down, the next live server on the ring. Empty
 // means every server that could hold the key is down.

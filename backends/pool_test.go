@@ -1,8 +1,13 @@
 package backends
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/discoh/discoh/backends/health"
 )
 
 func testPool(t *testing.T, replicas int) *Pool {
@@ -69,5 +74,29 @@ func TestWritesInFlight(t *testing.T) {
 	}
 	if got := p.WriteSeq() - seq; got != 2 {
 		t.Errorf("WriteSeq advanced by %d; want 2", got)
+	}
+}
+
+func TestSteadyWhileEveryServerIsUpAndNoneWarming(t *testing.T) {
+	p := testPool(t, 2)
+	if !p.Steady() {
+		t.Fatal("a new pool is not steady")
+	}
+	s := p.Servers[1]
+	s.recovered.Store(time.Now().UnixNano())
+	if p.Steady() {
+		t.Error("steady while a server warms up")
+	}
+	past := time.Now().Add(-WarmWindow - time.Second).UnixNano()
+	s.recovered.Store(past)
+	if !p.Steady() || s.recovered.Load() != 0 {
+		t.Errorf("warm window over: steady %v, recovered %d; want steady and the return forgotten", p.Steady(), s.recovered.Load())
+	}
+	tracker := health.New(health.DefaultConfig(), func(context.Context) error { return errors.New("down") })
+	s.health = tracker
+	t.Cleanup(func() { s.health = nil; tracker.Close() }) // before the pool closes: s has no replay queue
+	tracker.Eject(errors.New("test"))
+	if s.Up() || p.Steady() {
+		t.Errorf("server ejected: up %v, pool steady %v; want neither", s.Up(), p.Steady())
 	}
 }

@@ -166,10 +166,18 @@ func (s *Server) settleLocked(sl *slot, c *conn, err error) {
 // healthy pool does not pay a second lookup for every real miss.
 const WarmWindow = time.Minute
 
-// Warming reports whether the server reconnected or returned within the warm window.
+// Warming reports whether the server reconnected or returned within the warm window. Once the
+// window has passed it forgets the return, so a steady pool costs one atomic load per server.
 func (s *Server) Warming() bool {
 	r := s.recovered.Load()
-	return r != 0 && time.Since(time.Unix(0, r)) < WarmWindow
+	if r == 0 {
+		return false
+	}
+	if time.Since(time.Unix(0, r)) < WarmWindow {
+		return true
+	}
+	s.recovered.CompareAndSwap(r, 0)
+	return false
 }
 
 func (s *Server) dial(lane int) (*conn, error) {

@@ -11,61 +11,78 @@ import (
 // Event loops (package frontend) serve a client without a goroutine of its own: they dispatch
 // its requests and, instead of Flush waiting for the replies, are told when the last one is in.
 // A request that could make the session wait for anything else (a transaction, a blocking
-// command, a subscription, the coherence directory, a failover to a copy) moves the client to
-// a goroutine first. Servers use event loops only for pools with one copy per key and no
-// coherence directory; the checks below hold the line should that change.
+// command, a subscription, the coherence directory) moves the client to a goroutine first. So
+// does any request while a pool with copies is not steady (a server down or warming up): its
+// writes may be journalled for replay (an fsync) and its reads may fail over or warm up. The
+// rest of failover happens in slow flushes, on a goroutine of their own.
 
 // awaiter counts the calls a batch waits for and tells the waker when the last is in.
-// A failed call makes the flush slow: finishing a failed read looks for the key elsewhere (with
-// auto_eject_hosts, on the server the key moved to), which must not happen on the goroutine
-// that completed the call, a backend connection's reader.
+// Finishing some replies sends more calls and waits for them, which must not happen on the
+// goroutine that completed the batch, a backend connection's reader: they make the flush slow.
+// A failed read is looked for elsewhere (on a copy, or with auto_eject_hosts on the server the
+// key moved to); with copies, a miss on a server warming up is looked up on its partner.
 type awaiter struct {
-	waker   frontend.Waker
-	waiting atomic.Int32 // calls still out, plus one while the batch is being counted
-	failed  atomic.Bool  // some call of the batch failed
+	waker    frontend.Waker
+	waiting  atomic.Int32 // calls still out, plus one while the batch is being counted
+	slow     atomic.Bool  // some call of the batch failed, or came from a server warming up
+	warmable bool         // the pool has copies: misses on a server warming up are warmed
+	// inline is set while the batch's flush runs on the goroutine that completed it (a
+	// backend connection's reader, or the loop): that flush must not send a call and wait.
+	inline bool
 }
 
-func (a *awaiter) begin(w frontend.Waker) {
+func (a *awaiter) begin(w frontend.Waker, pool *backends.Pool) {
 	a.waker = w
-	a.failed.Store(false)
+	a.slow.Store(false)
+	a.warmable = pool.Replicas() > 1
+	a.inline = false
 	a.waiting.Store(1) // so Ready cannot run before every call is counted
 }
+
+// mayWait reports whether the flush under way may send a call and wait for it (a warm-up).
+func (a *awaiter) mayWait() bool { return !a.inline }
+
+// flushed ends a batch's flush.
+func (a *awaiter) flushed() { a.inline = false }
 
 // add counts call, unless it is in already.
 func (a *awaiter) add(call *backends.Call) {
 	a.waiting.Add(1)
 	if !call.Notify(a) {
-		a.CallDone(call.Err != nil)
+		a.CallDone(call.Err != nil, call.Server)
 	}
 }
 
-// end reports whether the waker will be told: some counted call is still out, or one failed
-// and the flush must run elsewhere (it is told now).
+// end reports whether the waker will be told: some counted call is still out, or the flush is
+// slow and must run elsewhere (it is told now).
 func (a *awaiter) end() (pending bool) {
 	if a.waiting.Add(-1) != 0 {
 		return true
 	}
-	if a.failed.Load() {
+	if a.slow.Load() {
 		a.waker.Ready(true)
 		return true
 	}
+	a.inline = true
 	return false
 }
 
 // CallDone implements backends.Notifier.
-func (a *awaiter) CallDone(failed bool) {
-	if failed {
-		a.failed.Store(true)
+func (a *awaiter) CallDone(failed bool, server *backends.Server) {
+	if failed || (a.warmable && server != nil && server.Warming()) {
+		a.slow.Store(true)
 	}
 	if a.waiting.Add(-1) == 0 {
-		a.waker.Ready(a.failed.Load())
+		slow := a.slow.Load()
+		a.inline = !slow
+		a.waker.Ready(slow)
 	}
 }
 
 // mayBlock reports whether dispatching args (local, or else cmd), or flushing its reply, may
 // wait for more than the replies of the calls it sends.
 func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bool {
-	if s.tx != nil || s.pins != nil || s.blockers != nil || s.r.Dir != nil || s.r.pool.Replicas() > 1 {
+	if s.tx != nil || s.pins != nil || s.blockers != nil || s.r.Dir != nil || !steady(s.r.pool) {
 		return true
 	}
 	if local.run != nil {
@@ -74,21 +91,27 @@ func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bo
 	return cmd != nil && isBlocking(cmd, args)
 }
 
-// Await implements frontend.Awaiter. Literal replies and the replies of calls and splits can
-// be awaited: once their calls are in, finishing them waits for nothing else (with one copy per
-// key, a failed read has no other copy to ask). Writes to several copies and blocking calls
-// cannot.
+// steady reports whether requests to pool can be served on an event loop: it has one copy per
+// key, or every copy is up and none warming up.
+func steady(pool *backends.Pool) bool { return pool.Replicas() <= 1 || pool.Steady() }
+
+// Await implements frontend.Awaiter. Literal replies and the replies of calls, writes to
+// copies and splits can be awaited: once their calls are in, finishing them waits for nothing
+// else unless a call failed (then the flush is slow). Blocking calls cannot.
 func (s *Session) Await(w frontend.Waker) (pending, ok bool) {
 	for i := range s.queue {
-		if rp := &s.queue[i]; rp.copies != nil || rp.blocking {
+		if s.queue[i].blocking {
 			return false, false
 		}
 	}
-	s.awaiter.begin(w)
+	s.awaiter.begin(w, s.r.pool)
 	for i := range s.queue {
 		rp := &s.queue[i]
 		if rp.call != nil {
 			s.awaiter.add(rp.call)
+		}
+		for _, call := range rp.copies {
+			s.awaiter.add(call)
 		}
 		if rp.split != nil {
 			for _, call := range rp.split.calls {
@@ -102,26 +125,23 @@ func (s *Session) Await(w frontend.Waker) (pending, ok bool) {
 	return s.awaiter.end(), true
 }
 
-// mayBlock reports whether a request may wait for more than the replies of its calls: only
-// with copies or a coherence directory, whatever the request.
+// mayBlock reports whether a request may wait for more than the replies of its calls: with a
+// coherence directory, or copies not steady, whatever the request.
 func (s *MemcacheSession) mayBlock() bool {
-	return s.m.Dir != nil || s.m.pool.Replicas() > 1
+	return s.m.Dir != nil || !steady(s.m.pool)
 }
 
 // Await implements frontend.Awaiter, as Session.Await does.
 func (s *MemcacheSession) Await(w frontend.Waker) (pending, ok bool) {
-	for i := range s.queue {
-		if s.queue[i].copies != nil {
-			return false, false
-		}
-	}
-	s.awaiter.begin(w)
+	s.awaiter.begin(w, s.m.pool)
 	for i := range s.queue {
 		rp := &s.queue[i]
 		var calls []*backends.Call
 		switch {
 		case rp.call != nil:
 			s.awaiter.add(rp.call)
+		case rp.copies != nil:
+			calls = rp.copies
 		case rp.get != nil:
 			calls = rp.get.calls
 		case rp.fanOut != nil:

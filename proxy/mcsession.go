@@ -188,6 +188,7 @@ func (s *MemcacheSession) queueLit(add func(dst []byte) []byte) {
 func (s *MemcacheSession) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
 	dst, err := flushQueue(s.queue, dst, spill, s.finish)
 	s.queue, s.lit = s.queue[:0], s.lit[:0]
+	s.awaiter.flushed()
 	return dst, err
 }
 
@@ -215,7 +216,7 @@ func (s *MemcacheSession) finishCall(dst []byte, rp *mcReply) []byte {
 		call = s.failover(call)
 	case call.Err != nil && rp.write:
 		missed(call)
-	case rp.read && s.m.pool.Replicas() > 1 && string(call.Reply) == "END\r\n" && call.Server.Warming():
+	case rp.read && s.m.pool.Replicas() > 1 && string(call.Reply) == "END\r\n" && call.Server.Warming() && s.awaiter.mayWait():
 		call = s.warm(call)
 	}
 	defer call.Release()

@@ -82,6 +82,7 @@ func (s *Session) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
 		return s.capReply(len(dst), s.finish(dst, rp))
 	})
 	s.queue, s.lit = s.queue[:0], s.lit[:0]
+	s.awaiter.flushed()
 	return dst, err
 }
 
@@ -144,7 +145,7 @@ func (s *Session) finishCall(dst []byte, rp *reply) []byte {
 	}
 	if call.Err != nil {
 		call = s.afterFailure(call, rp)
-	} else if rp.read && s.r.pool.Replicas() > 1 && isNull(call.Reply) && call.Server.Warming() {
+	} else if rp.read && s.r.pool.Replicas() > 1 && isNull(call.Reply) && call.Server.Warming() && s.awaiter.mayWait() {
 		call = s.warm(call)
 	}
 	defer call.Release()

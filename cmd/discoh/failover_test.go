@@ -22,6 +22,17 @@ import (
 // down at its first failure and probed every 100ms.
 const replicated = "    replicas: 2\n    server_failure_limit: 1\n    server_retry_timeout: 100ms"
 
+// forEachMode runs test on the replicated pool served by event loops and by a goroutine per
+// client (event_loop: false).
+func forEachMode(t *testing.T, test func(t *testing.T, replicated string)) {
+	for _, m := range []struct{ name, pool string }{
+		{"event_loops", replicated},
+		{"goroutines", replicated + "\n    event_loop: false"},
+	} {
+		t.Run(m.name, func(t *testing.T) { test(t, m.pool) })
+	}
+}
+
 // writeKeys sets n keys through discoh and returns them.
 func writeKeys(t *testing.T, c *redis.Client, prefix string, n int) []string {
 	t.Helper()
@@ -53,43 +64,47 @@ func readAll(t *testing.T, c *redis.Client, keys []string) (failed int, slowest 
 }
 
 func TestKilledServerLosesNoReads(t *testing.T) {
-	st := startRedisStack(t, 3, replicated)
-	c := st.client(t, 2)
-	keys := writeKeys(t, c, "kill", 300)
-	st.servers[1].Kill()
-	start := time.Now()
-	failed, slowest := readAll(t, c, keys)
-	t.Logf("after kill -9 of one of 3 servers: %d of %d reads failed, slowest %v, all in %v", failed, len(keys), slowest, time.Since(start))
-	if failed != 0 {
-		t.Errorf("%d reads failed after one server died; want 0 (every key has a live copy)", failed)
-	}
-	more := writeKeys(t, c, "afterkill", 100)
-	if failed, _ := readAll(t, c, more); failed != 0 {
-		t.Errorf("%d of the keys written after the kill cannot be read back", failed)
-	}
+	forEachMode(t, func(t *testing.T, replicated string) {
+		st := startRedisStack(t, 3, replicated)
+		c := st.client(t, 2)
+		keys := writeKeys(t, c, "kill", 300)
+		st.servers[1].Kill()
+		start := time.Now()
+		failed, slowest := readAll(t, c, keys)
+		t.Logf("after kill -9 of one of 3 servers: %d of %d reads failed, slowest %v, all in %v", failed, len(keys), slowest, time.Since(start))
+		if failed != 0 {
+			t.Errorf("%d reads failed after one server died; want 0 (every key has a live copy)", failed)
+		}
+		more := writeKeys(t, c, "afterkill", 100)
+		if failed, _ := readAll(t, c, more); failed != 0 {
+			t.Errorf("%d of the keys written after the kill cannot be read back", failed)
+		}
+	})
 }
 
 func TestHungServerCostsOneTimeout(t *testing.T) {
-	st := startRedisStack(t, 3, replicated)
-	c := st.client(t, 2)
-	keys := writeKeys(t, c, "hang", 200)
-	st.servers[1].Stop()
-	defer st.servers[1].Cont()
-	var slow int
-	for _, k := range keys {
-		start := time.Now()
-		got, err := c.Get(t.Context(), k).Result()
-		if err != nil || got != "v-"+k {
-			t.Errorf("GET %s with a hung server = %q, %v; want its value from the other copy", k, got, err)
+	forEachMode(t, func(t *testing.T, replicated string) {
+		st := startRedisStack(t, 3, replicated)
+		c := st.client(t, 2)
+		keys := writeKeys(t, c, "hang", 200)
+		st.servers[1].Stop()
+		defer st.servers[1].Cont()
+		var slow int
+		for _, k := range keys {
+			start := time.Now()
+			got, err := c.Get(t.Context(), k).Result()
+			if err != nil || got != "v-"+k {
+				t.Errorf("GET %s with a hung server = %q, %v; want its value from the other copy", k, got, err)
+			}
+			if time.Since(start) > 500*time.Millisecond {
+				slow++
+			}
 		}
-		if time.Since(start) > 500*time.Millisecond {
-			slow++
+		t.Logf("SIGSTOPped server: %d of %d reads waited out the 1s timeout", slow, len(keys))
+		if slow > 1 {
+			t.Errorf("%d reads waited for the hung server; want at most one timeout, then fast failover", slow)
 		}
-	}
-	t.Logf("SIGSTOPped server: %d of %d reads waited out the 1s timeout", slow, len(keys))
-	if slow > 1 {
-		t.Errorf("%d reads waited for the hung server; want at most one timeout, then fast failover", slow)
-	}
+	})
 }
 
 // kv is what the partition test needs of a client of either protocol.
@@ -145,14 +160,16 @@ func (m mcKV) get(t *testing.T, k string) (string, bool) {
 // TestPartitionedServerMissesNoDeletes cuts one server off, deletes keys, heals it and
 // requires that no read after the heal returns a deleted key's old value, on both protocols.
 func TestPartitionedServerMissesNoDeletes(t *testing.T) {
-	for _, isRedis := range []bool{true, false} {
-		t.Run(map[bool]string{true: "redis", false: "memcached"}[isRedis], func(t *testing.T) {
-			testPartition(t, isRedis)
-		})
-	}
+	forEachMode(t, func(t *testing.T, replicated string) {
+		for _, isRedis := range []bool{true, false} {
+			t.Run(map[bool]string{true: "redis", false: "memcached"}[isRedis], func(t *testing.T) {
+				testPartition(t, isRedis, replicated)
+			})
+		}
+	})
 }
 
-func testPartition(t *testing.T, isRedis bool) {
+func testPartition(t *testing.T, isRedis bool, replicated string) {
 	var servers []*testproc.Proc
 	var proxies []*faultproxy.Proxy
 	var lines []string
@@ -252,62 +269,66 @@ func waitHealthy(t *testing.T, c *redis.Client) {
 var regexpQueue = regexp.MustCompile(`replay_queue=[1-9]`)
 
 func TestServerRestartedEmptyIsWarmedFromItsPartner(t *testing.T) {
-	st := startRedisStack(t, 3, replicated)
-	c := st.client(t, 2)
-	keys := writeKeys(t, c, "warm", 200)
-	c.Expire(t.Context(), keys[0], time.Hour)
-	port := st.servers[1].Port
-	st.servers[1].Kill()
-	st.servers[1] = testproc.RedisAt(t, port)
-	waitHealthy(t, c)
-	if failed, _ := readAll(t, c, keys); failed != 0 {
-		t.Errorf("%d reads missed after a server came back empty; want 0 (served from the partner)", failed)
-	}
-	held, _ := st.direct(t, 1).DBSize(t.Context()).Result()
-	if held == 0 {
-		t.Error("the restarted server holds no keys after the reads; want the missed ones copied back")
-	}
-	for _, k := range keys[:1] {
-		ttl, _ := c.TTL(t.Context(), k).Result()
-		if ttl <= 0 {
-			t.Errorf("TTL of %s after warm-up = %v; want the partner's TTL kept", k, ttl)
+	forEachMode(t, func(t *testing.T, replicated string) {
+		st := startRedisStack(t, 3, replicated)
+		c := st.client(t, 2)
+		keys := writeKeys(t, c, "warm", 200)
+		c.Expire(t.Context(), keys[0], time.Hour)
+		port := st.servers[1].Port
+		st.servers[1].Kill()
+		st.servers[1] = testproc.RedisAt(t, port)
+		waitHealthy(t, c)
+		if failed, _ := readAll(t, c, keys); failed != 0 {
+			t.Errorf("%d reads missed after a server came back empty; want 0 (served from the partner)", failed)
 		}
-	}
-	if info := c.Info(t.Context(), "stats").Val(); !strings.Contains(info, "warm_copies:") || strings.Contains(info, "warm_copies:0\r\n") {
-		t.Errorf("INFO stats shows no warm copies:\n%s", info)
-	}
+		held, _ := st.direct(t, 1).DBSize(t.Context()).Result()
+		if held == 0 {
+			t.Error("the restarted server holds no keys after the reads; want the missed ones copied back")
+		}
+		for _, k := range keys[:1] {
+			ttl, _ := c.TTL(t.Context(), k).Result()
+			if ttl <= 0 {
+				t.Errorf("TTL of %s after warm-up = %v; want the partner's TTL kept", k, ttl)
+			}
+		}
+		if info := c.Info(t.Context(), "stats").Val(); !strings.Contains(info, "warm_copies:") || strings.Contains(info, "warm_copies:0\r\n") {
+			t.Errorf("INFO stats shows no warm copies:\n%s", info)
+		}
+	})
 }
 
 func TestMemcacheKilledServerLosesNoReads(t *testing.T) {
-	st := startMemcacheStack(t, 3, replicated)
-	mc := memcache.New(st.addr)
-	mc.Timeout = 3 * time.Second
-	var keys []string
-	for i := range 300 {
-		k := fmt.Sprintf("mkill:%d:%s", i, strings.Repeat("k", i%11))
-		if err := mc.Set(&memcache.Item{Key: k, Value: []byte("v-" + k)}); err != nil {
-			t.Fatalf("set %s: %v", k, err)
+	forEachMode(t, func(t *testing.T, replicated string) {
+		st := startMemcacheStack(t, 3, replicated)
+		mc := memcache.New(st.addr)
+		mc.Timeout = 3 * time.Second
+		var keys []string
+		for i := range 300 {
+			k := fmt.Sprintf("mkill:%d:%s", i, strings.Repeat("k", i%11))
+			if err := mc.Set(&memcache.Item{Key: k, Value: []byte("v-" + k)}); err != nil {
+				t.Fatalf("set %s: %v", k, err)
+			}
+			keys = append(keys, k)
 		}
-		keys = append(keys, k)
-	}
-	st.servers[1].Kill()
-	failed := 0
-	for _, k := range keys {
-		if it, err := mc.Get(k); err != nil || string(it.Value) != "v-"+k {
-			failed++
+		st.servers[1].Kill()
+		failed := 0
+		for _, k := range keys {
+			if it, err := mc.Get(k); err != nil || string(it.Value) != "v-"+k {
+				failed++
+			}
 		}
-	}
-	got, err := mc.GetMulti(keys)
-	t.Logf("after kill -9 of one of 3 memcached: %d of %d gets failed; multi-get returned %d (%v)", failed, len(keys), len(got), err)
-	if failed != 0 {
-		t.Errorf("%d gets failed after one server died; want 0", failed)
-	}
-	if err != nil || len(got) != len(keys) {
-		t.Errorf("multi-get after the kill returned %d of %d keys (%v)", len(got), len(keys), err)
-	}
-	if err := mc.Set(&memcache.Item{Key: "after", Value: []byte("x")}); err != nil {
-		t.Errorf("set after the kill: %v", err)
-	}
+		got, err := mc.GetMulti(keys)
+		t.Logf("after kill -9 of one of 3 memcached: %d of %d gets failed; multi-get returned %d (%v)", failed, len(keys), len(got), err)
+		if failed != 0 {
+			t.Errorf("%d gets failed after one server died; want 0", failed)
+		}
+		if err != nil || len(got) != len(keys) {
+			t.Errorf("multi-get after the kill returned %d of %d keys (%v)", len(got), len(keys), err)
+		}
+		if err := mc.Set(&memcache.Item{Key: "after", Value: []byte("x")}); err != nil {
+			t.Errorf("set after the kill: %v", err)
+		}
+	})
 }
 
 // mcKeys sets n keys through discoh's memcached pool and returns them.
@@ -325,167 +346,179 @@ func mcKeys(t *testing.T, mc *memcache.Client, prefix string, n int) []string {
 }
 
 func TestMemcacheHungServerCostsOneTimeout(t *testing.T) {
-	st := startMemcacheStack(t, 3, replicated)
-	mc := memcache.New(st.addr)
-	mc.Timeout = 3 * time.Second
-	keys := mcKeys(t, mc, "mhang", 200)
-	st.servers[1].Stop()
-	defer st.servers[1].Cont()
-	slow := 0
-	for _, k := range keys {
-		start := time.Now()
-		it, err := mc.Get(k)
-		if err != nil || string(it.Value) != "v-"+k {
-			t.Errorf("get %s with a hung server: %v; want its value from the other copy", k, err)
+	forEachMode(t, func(t *testing.T, replicated string) {
+		st := startMemcacheStack(t, 3, replicated)
+		mc := memcache.New(st.addr)
+		mc.Timeout = 3 * time.Second
+		keys := mcKeys(t, mc, "mhang", 200)
+		st.servers[1].Stop()
+		defer st.servers[1].Cont()
+		slow := 0
+		for _, k := range keys {
+			start := time.Now()
+			it, err := mc.Get(k)
+			if err != nil || string(it.Value) != "v-"+k {
+				t.Errorf("get %s with a hung server: %v; want its value from the other copy", k, err)
+			}
+			if time.Since(start) > 500*time.Millisecond {
+				slow++
+			}
 		}
-		if time.Since(start) > 500*time.Millisecond {
-			slow++
+		t.Logf("SIGSTOPped memcached: %d of %d gets waited out the 1s timeout", slow, len(keys))
+		if slow > 1 {
+			t.Errorf("%d gets waited for the hung server; want at most one", slow)
 		}
-	}
-	t.Logf("SIGSTOPped memcached: %d of %d gets waited out the 1s timeout", slow, len(keys))
-	if slow > 1 {
-		t.Errorf("%d gets waited for the hung server; want at most one", slow)
-	}
+	})
 }
 
 func TestMemcacheServerRestartedEmptyIsWarmed(t *testing.T) {
-	st := startMemcacheStack(t, 3, replicated)
-	mc := memcache.New(st.addr)
-	keys := mcKeys(t, mc, "mwarm", 200)
-	port := st.servers[1].Port
-	st.servers[1].Kill()
-	st.servers[1] = testproc.MemcachedAt(t, port)
-	missed := 0
-	for _, k := range keys {
-		it, err := mc.Get(k)
-		if err != nil || string(it.Value) != "v-"+k || it.Flags != 7 {
-			missed++
+	forEachMode(t, func(t *testing.T, replicated string) {
+		st := startMemcacheStack(t, 3, replicated)
+		mc := memcache.New(st.addr)
+		keys := mcKeys(t, mc, "mwarm", 200)
+		port := st.servers[1].Port
+		st.servers[1].Kill()
+		st.servers[1] = testproc.MemcachedAt(t, port)
+		missed := 0
+		for _, k := range keys {
+			it, err := mc.Get(k)
+			if err != nil || string(it.Value) != "v-"+k || it.Flags != 7 {
+				missed++
+			}
 		}
-	}
-	if missed != 0 {
-		t.Errorf("%d gets missed after a server came back empty; want 0 (served from the partner)", missed)
-	}
-	c := dialRaw(t, st.addr)
-	stats := roundTrip(t, c, "stats\r\n")
-	if bytes.Contains(stats, []byte("STAT warm_copies 0\r\n")) || !bytes.Contains(stats, []byte("STAT warm_copies ")) {
-		t.Errorf("stats shows no warm copies:\n%s", stats)
-	}
+		if missed != 0 {
+			t.Errorf("%d gets missed after a server came back empty; want 0 (served from the partner)", missed)
+		}
+		c := dialRaw(t, st.addr)
+		stats := roundTrip(t, c, "stats\r\n")
+		if bytes.Contains(stats, []byte("STAT warm_copies 0\r\n")) || !bytes.Contains(stats, []byte("STAT warm_copies ")) {
+			t.Errorf("stats shows no warm copies:\n%s", stats)
+		}
+	})
 }
 
 // TestKillUnderSteadyLoad kills a server while clients keep reading and writing: no read of a
 // key written before the kill may fail, no write may fail, and the slowest read is reported as
 // the failover latency.
 func TestKillUnderSteadyLoad(t *testing.T) {
-	st := startRedisStack(t, 3, replicated)
-	c := redis.NewClient(&redis.Options{Addr: st.addr, Protocol: 2, PoolSize: 8, MaxRetries: -1})
-	defer c.Close()
-	keys := writeKeys(t, c, "steady", 300)
-	var readErrs, writeErrs, ops atomic.Int64
-	var slowest atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
+	forEachMode(t, func(t *testing.T, replicated string) {
+		st := startRedisStack(t, 3, replicated)
+		c := redis.NewClient(&redis.Options{Addr: st.addr, Protocol: 2, PoolSize: 8, MaxRetries: -1})
+		defer c.Close()
+		keys := writeKeys(t, c, "steady", 300)
+		var readErrs, writeErrs, ops atomic.Int64
+		var slowest atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					k := keys[(w*37+i)%len(keys)]
+					start := time.Now()
+					got, err := c.Get(t.Context(), k).Result()
+					if d := int64(time.Since(start)); d > slowest.Load() {
+						slowest.Store(d)
+					}
+					if err != nil || got != "v-"+k {
+						readErrs.Add(1)
+					}
+					if c.Set(t.Context(), fmt.Sprintf("steady-new:%d:%d", w, i), "x", 0).Err() != nil {
+						writeErrs.Add(1)
+					}
+					ops.Add(2)
 				}
-				k := keys[(w*37+i)%len(keys)]
-				start := time.Now()
-				got, err := c.Get(t.Context(), k).Result()
-				if d := int64(time.Since(start)); d > slowest.Load() {
-					slowest.Store(d)
-				}
-				if err != nil || got != "v-"+k {
-					readErrs.Add(1)
-				}
-				if c.Set(t.Context(), fmt.Sprintf("steady-new:%d:%d", w, i), "x", 0).Err() != nil {
-					writeErrs.Add(1)
-				}
-				ops.Add(2)
-			}
-		})
-	}
-	time.Sleep(500 * time.Millisecond)
-	st.servers[1].Kill()
-	time.Sleep(1500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	t.Logf("steady load with kill -9 of one of 3 servers: %d ops, %d failed reads, %d failed writes, slowest read %v",
-		ops.Load(), readErrs.Load(), writeErrs.Load(), time.Duration(slowest.Load()))
-	if readErrs.Load() != 0 || writeErrs.Load() != 0 {
-		t.Errorf("%d reads and %d writes failed; want 0 and 0", readErrs.Load(), writeErrs.Load())
-	}
+			})
+		}
+		time.Sleep(500 * time.Millisecond)
+		st.servers[1].Kill()
+		time.Sleep(1500 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		t.Logf("steady load with kill -9 of one of 3 servers: %d ops, %d failed reads, %d failed writes, slowest read %v",
+			ops.Load(), readErrs.Load(), writeErrs.Load(), time.Duration(slowest.Load()))
+		if readErrs.Load() != 0 || writeErrs.Load() != 0 {
+			t.Errorf("%d reads and %d writes failed; want 0 and 0", readErrs.Load(), writeErrs.Load())
+		}
+	})
 }
 
 // TestServerMarkedDownByReadsMissesNoDeletes: a server marked down by failed reads, not by a
 // failed write, must still have the deletes it misses replayed before it serves again.
 func TestServerMarkedDownByReadsMissesNoDeletes(t *testing.T) {
-	st := startRedisStack(t, 3, replicated)
-	c := st.client(t, 2)
-	keys := writeKeys(t, c, "sealed", 100)
-	st.servers[1].Stop()
-	readAll(t, c, keys) // reads on the hung server time out once and mark it down
-	for _, k := range keys {
-		if err := c.Del(t.Context(), k).Err(); err != nil {
-			t.Fatalf("DEL %s with a copy down: %v", k, err)
+	forEachMode(t, func(t *testing.T, replicated string) {
+		st := startRedisStack(t, 3, replicated)
+		c := st.client(t, 2)
+		keys := writeKeys(t, c, "sealed", 100)
+		st.servers[1].Stop()
+		readAll(t, c, keys) // reads on the hung server time out once and mark it down
+		for _, k := range keys {
+			if err := c.Del(t.Context(), k).Err(); err != nil {
+				t.Fatalf("DEL %s with a copy down: %v", k, err)
+			}
 		}
-	}
-	st.servers[1].Cont()
-	waitHealthy(t, c)
-	for _, k := range keys {
-		if v, err := c.Get(t.Context(), k).Result(); !errors.Is(err, redis.Nil) {
-			t.Errorf("GET %s after the server came back = %q, %v; want a miss (it was deleted)", k, v, err)
+		st.servers[1].Cont()
+		waitHealthy(t, c)
+		for _, k := range keys {
+			if v, err := c.Get(t.Context(), k).Result(); !errors.Is(err, redis.Nil) {
+				t.Errorf("GET %s after the server came back = %q, %v; want a miss (it was deleted)", k, v, err)
+			}
 		}
-	}
+	})
 }
 
 // TestNoWarmUpWhileHealthy: outside the warm window after a reconnect, a miss on a key's first
 // copy is a miss, however its other copy looks (a healthy pool pays no second lookup per miss).
 func TestNoWarmUpWhileHealthy(t *testing.T) {
-	st := startRedisStack(t, 3, replicated)
-	c := st.client(t, 2)
-	r := testRing(3)
-	for i := range 50 {
-		k := fmt.Sprintf("healthy:%d", i)
-		owners := r.Owners([]byte(k), 2, nil)
-		st.direct(t, owners[1]).Set(t.Context(), k, "only on the partner", 0)
-		if v, err := c.Get(t.Context(), k).Result(); !errors.Is(err, redis.Nil) {
-			t.Fatalf("GET %s = %q, %v; want a miss (no warm-up while healthy)", k, v, err)
+	forEachMode(t, func(t *testing.T, replicated string) {
+		st := startRedisStack(t, 3, replicated)
+		c := st.client(t, 2)
+		r := testRing(3)
+		for i := range 50 {
+			k := fmt.Sprintf("healthy:%d", i)
+			owners := r.Owners([]byte(k), 2, nil)
+			st.direct(t, owners[1]).Set(t.Context(), k, "only on the partner", 0)
+			if v, err := c.Get(t.Context(), k).Result(); !errors.Is(err, redis.Nil) {
+				t.Fatalf("GET %s = %q, %v; want a miss (no warm-up while healthy)", k, v, err)
+			}
 		}
-	}
+	})
 }
 
 // TestMultiKeyReadsFailOverPerKey: the first multi-key read after a kill has a part in flight
 // on the dead server; its keys are answered by their other copies.
 func TestMultiKeyReadsFailOverPerKey(t *testing.T) {
-	t.Run("redis", func(t *testing.T) {
-		st := startRedisStack(t, 3, replicated)
-		c := st.client(t, 2)
-		keys := writeKeys(t, c, "mfail", 60)
-		c.MGet(t.Context(), keys...) // connections to every server are up
-		st.servers[1].Kill()
-		vals, err := c.MGet(t.Context(), keys...).Result()
-		if err != nil {
-			t.Fatalf("MGET right after a kill: %v", err)
-		}
-		for i, k := range keys {
-			if vals[i] != "v-"+k {
-				t.Errorf("MGET[%d] = %v; want v-%s", i, vals[i], k)
+	forEachMode(t, func(t *testing.T, replicated string) {
+		t.Run("redis", func(t *testing.T) {
+			st := startRedisStack(t, 3, replicated)
+			c := st.client(t, 2)
+			keys := writeKeys(t, c, "mfail", 60)
+			c.MGet(t.Context(), keys...) // connections to every server are up
+			st.servers[1].Kill()
+			vals, err := c.MGet(t.Context(), keys...).Result()
+			if err != nil {
+				t.Fatalf("MGET right after a kill: %v", err)
 			}
-		}
-	})
-	t.Run("memcached", func(t *testing.T) {
-		st := startMemcacheStack(t, 3, replicated)
-		mc := memcache.New(st.addr)
-		keys := mcKeys(t, mc, "mfail", 60)
-		mc.GetMulti(keys)
-		st.servers[1].Kill()
-		got, err := mc.GetMulti(keys)
-		if err != nil || len(got) != len(keys) {
-			t.Errorf("multi-get right after a kill: %d of %d keys, %v", len(got), len(keys), err)
-		}
+			for i, k := range keys {
+				if vals[i] != "v-"+k {
+					t.Errorf("MGET[%d] = %v; want v-%s", i, vals[i], k)
+				}
+			}
+		})
+		t.Run("memcached", func(t *testing.T) {
+			st := startMemcacheStack(t, 3, replicated)
+			mc := memcache.New(st.addr)
+			keys := mcKeys(t, mc, "mfail", 60)
+			mc.GetMulti(keys)
+			st.servers[1].Kill()
+			got, err := mc.GetMulti(keys)
+			if err != nil || len(got) != len(keys) {
+				t.Errorf("multi-get right after a kill: %d of %d keys, %v", len(got), len(keys), err)
+			}
+		})
 	})
 }

@@ -240,7 +240,7 @@ func connLimits(pc *config.Pool, dir *coherence.Directory) frontend.Limits {
 		MaxConnections: l.MaxConnections,
 		IdleTimeout:    l.IdleTimeout,
 		WriteTimeout:   l.WriteTimeout,
-		// Sessions that may wait on copies or the directory would leave the loop at once.
-		EventLoop: l.EventLoop && pc.Replicas <= 1 && dir == nil,
+		// Sessions that may wait on the directory would leave the loop at once.
+		EventLoop: l.EventLoop && dir == nil,
 	}
 }
