@@ -180,7 +180,7 @@ func (s *Session) deleteNow(name []byte, keys [][]byte) (int64, string) {
 	for i := range pos {
 		pos[i] = i + 1
 	}
-	sp := s.splitKeys(args, pos, 1, true, mergeSum)
+	sp := s.splitKeys(args, pos, splitSpec{width: 1, write: true, merge: mergeSum})
 	out := sp.finish(s, nil)
 	n, err := resp.ParseInt(out)
 	if err != nil {

@@ -110,14 +110,14 @@ func (s *Session) routeKeys(cmd *commands.Command, args [][]byte, raw []byte, ke
 }
 
 func (s *Session) routeSplit(cmd *commands.Command, args [][]byte, keys []int) {
-	sp, width := splitter(cmd.Name)
+	spec, ok := splitSpecOf(cmd.Name)
 	switch {
-	case sp == nil:
+	case !ok:
 		s.queueError(errCrossSlot)
-	case (len(args)-1)%width != 0:
+	case (len(args)-1)%spec.width != 0:
 		s.queueError(wrongArity(args[0]))
 	default:
-		s.queue = append(s.queue, reply{split: sp(s, args, keys)})
+		s.queue = append(s.queue, reply{split: s.splitKeys(args, keys, spec)})
 	}
 }
 

@@ -9,9 +9,9 @@ import (
 )
 
 // cmdFanOut sends the request to every server and merges the replies (DBSIZE, FLUSHALL, KEYS).
-func cmdFanOut(merge func(*Session, *split, [][]byte, []byte) []byte) handler {
+func cmdFanOut(merge mergeFunc) handler {
 	return func(s *Session, args [][]byte, raw []byte) frontend.Action {
-		sp := &split{merge: merge}
+		sp := newSplit(merge)
 		for i := range s.r.pool.Servers {
 			call := s.newCall(raw, args)
 			s.send(i, call)
@@ -57,9 +57,10 @@ func cmdScan(s *Session, args [][]byte, _ []byte) frontend.Action {
 	fwd := append([][]byte{args[0], []byte(strconv.FormatUint(own, 10))}, args[2:]...)
 	call.Req = resp.AppendCommand(call.Req, fwd...)
 	s.send(server, call)
-	sp := &split{calls: []*backends.Call{call}, merge: func(s *Session, _ *split, replies [][]byte, dst []byte) []byte {
+	sp := newSplit(func(s *Session, _ *split, replies [][]byte, dst []byte) []byte {
 		return mergeScan(dst, replies[0], server, n)
-	}}
+	})
+	sp.calls = append(sp.calls, call)
 	s.queue = append(s.queue, reply{split: sp})
 	return frontend.Continue
 }

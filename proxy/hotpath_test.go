@@ -17,9 +17,10 @@ import (
 	"github.com/discoh/discoh/resp"
 )
 
-// The steady-state GET/SET path, one request per batch as a frontend connection serves it:
+// The steady-state request path, one request per batch as a frontend connection serves it:
 // parse the request from the client's bytes, Dispatch it, Flush the reply. Backends are real
-// servers; the backend connections' reader and writer goroutines run as in production.
+// servers, two per protocol so multi-key requests are split; the backend connections' reader
+// and writer goroutines run as in production.
 
 const hotKeys = 8
 
@@ -33,12 +34,18 @@ type hotCase struct {
 	memcached bool
 }
 
+// hotMulti is how many keys a multi-key request names: MGET, MSET, a memcached multi-get.
+const hotMulti = 4
+
+func hotKey(i int) string { return strconv.Itoa(i%hotKeys) + ":key" }
+
 func hotCases() []hotCase {
 	cases := []hotCase{{name: "RedisGET"}, {name: "RedisSET"},
-		{name: "MemcacheGet", memcached: true}, {name: "MemcacheSet", memcached: true}}
+		{name: "MemcacheGet", memcached: true}, {name: "MemcacheSet", memcached: true},
+		{name: "RedisMGET"}, {name: "RedisMSET"}, {name: "MemcacheMultiGet", memcached: true}}
+	val := string(hotValue)
 	for i := range hotKeys {
-		key := "key:" + strconv.Itoa(i)
-		val := string(hotValue)
+		key := hotKey(i)
 		cases[0].reqs[i] = resp.AppendCommand(nil, []byte("GET"), []byte(key))
 		cases[0].wants[i] = resp.AppendBulk(nil, hotValue)
 		cases[1].reqs[i] = resp.AppendCommand(nil, []byte("SET"), []byte(key), hotValue)
@@ -47,14 +54,28 @@ func hotCases() []hotCase {
 		cases[2].wants[i] = []byte("VALUE " + key + " 0 64\r\n" + val + "\r\nEND\r\n")
 		cases[3].reqs[i] = []byte("set " + key + " 0 0 64\r\n" + val + "\r\n")
 		cases[3].wants[i] = []byte("STORED\r\n")
+
+		mget, mset, mcget := [][]byte{[]byte("MGET")}, [][]byte{[]byte("MSET")}, "get"
+		cases[4].wants[i] = resp.AppendArrayLen(nil, hotMulti)
+		for j := range hotMulti {
+			k := hotKey(i + j)
+			mget, mset, mcget = append(mget, []byte(k)), append(mset, []byte(k), hotValue), mcget+" "+k
+			cases[4].wants[i] = resp.AppendBulk(cases[4].wants[i], hotValue)
+			cases[6].wants[i] = append(cases[6].wants[i], "VALUE "+k+" 0 64\r\n"+val+"\r\n"...)
+		}
+		cases[4].reqs[i] = resp.AppendCommand(nil, mget...)
+		cases[5].reqs[i] = resp.AppendCommand(nil, mset...)
+		cases[5].wants[i] = []byte("+OK\r\n")
+		cases[6].reqs[i] = []byte(mcget + "\r\n")
+		cases[6].wants[i] = append(cases[6].wants[i], "END\r\n"...)
 	}
 	return cases
 }
 
-// hotPool builds a one-server pool as cmd/discoh's startPool does for a pool with default
+// hotPool builds a pool of servers as cmd/discoh's startPool does for a pool with default
 // settings: default timeout and connections, the protocol's framer, failover with health
-// tracking and a replay queue.
-func hotPool(tb testing.TB, memcached bool, addr string) *backends.Pool {
+// tracking and a replay queue. Every multi-key request of hotCases spans both servers.
+func hotPool(tb testing.TB, memcached bool, addrs [2]string) *backends.Pool {
 	tb.Helper()
 	pc := config.DefaultPool("hot")
 	opts := backends.Options{Timeout: pc.Timeout, Conns: pc.ServerConnections}
@@ -68,7 +89,7 @@ func hotPool(tb testing.TB, memcached bool, addr string) *backends.Pool {
 	h.FailureLimit, h.RetryTimeout = pc.ServerFailureLimit, pc.ServerRetryTimeout
 	h.MaxBackoff = max(h.MaxBackoff, h.RetryTimeout)
 	pool, err := backends.NewPool(backends.PoolConfig{
-		Name: pc.Name, Servers: []backends.ServerSpec{{Addr: addr, Weight: 1}}, Hash: pc.Hash,
+		Name: pc.Name, Servers: []backends.ServerSpec{{Addr: addrs[0], Name: "s1", Weight: 1}, {Addr: addrs[1], Name: "s2", Weight: 1}}, Hash: pc.Hash,
 		Distribution: pc.Distribution, HashTag: pc.HashTag, Replicas: pc.Replicas,
 		AutoEject: pc.AutoEjectHosts, Options: opts,
 		Failover: &backends.Failover{Health: h, DataDir: tb.TempDir(),
@@ -78,6 +99,15 @@ func hotPool(tb testing.TB, memcached bool, addr string) *backends.Pool {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(pool.Close)
+	for i := range hotKeys {
+		keys := make([][]byte, hotMulti)
+		for j := range keys {
+			keys[j] = []byte(hotKey(i + j))
+		}
+		if pool.SameCopies(keys) {
+			tb.Fatalf("keys %q all live on one server: the multi-key cases would not be split", keys)
+		}
+	}
 	return pool
 }
 
@@ -180,38 +210,42 @@ func (hotClient) RemoteAddr() string         { return "127.0.0.1:1" }
 func (hotClient) Watch(func()) (stop func()) { return func() {} }
 func (hotClient) Looped() bool               { return false }
 
-// hotServers starts one redis-server and one memcached, and fills every key on both, so the
-// GETs hit.
-func hotServers(tb testing.TB) (redisAddr, memcachedAddr string) {
+// hotServers starts two redis-servers and two memcached, and fills every key, so the GETs hit.
+func hotServers(tb testing.TB) *hotAddrs {
 	tb.Helper()
-	redisAddr, memcachedAddr = testproc.Redis(tb).Addr, testproc.Memcached(tb).Addr
+	a := &hotAddrs{
+		redis:     [2]string{testproc.Redis(tb).Addr, testproc.Redis(tb).Addr},
+		memcached: [2]string{testproc.Memcached(tb).Addr, testproc.Memcached(tb).Addr},
+	}
 	cases := hotCases()
 	for _, tc := range []*hotCase{&cases[1], &cases[3]} {
-		h := newHotSession(tb, tc, hotPool(tb, tc.memcached, hotAddr(tc, redisAddr, memcachedAddr)))
+		h := newHotSession(tb, tc, hotPool(tb, tc.memcached, a.of(tc)))
 		for range hotKeys {
 			h.do()
 		}
 	}
-	return redisAddr, memcachedAddr
+	return a
 }
 
-func hotAddr(tc *hotCase, redisAddr, memcachedAddr string) string {
+type hotAddrs struct{ redis, memcached [2]string }
+
+func (a *hotAddrs) of(tc *hotCase) [2]string {
 	if tc.memcached {
-		return memcachedAddr
+		return a.memcached
 	}
-	return redisAddr
+	return a.redis
 }
 
 // warmUp is how many requests run before counting: buffers grow and pools fill first.
 const warmUp = 500
 
 func benchHot(b *testing.B, name string) {
-	redisAddr, memcachedAddr := hotServers(b)
+	addrs := hotServers(b)
 	for _, tc := range hotCases() {
 		if tc.name != name {
 			continue
 		}
-		h := newHotSession(b, &tc, hotPool(b, tc.memcached, hotAddr(&tc, redisAddr, memcachedAddr)))
+		h := newHotSession(b, &tc, hotPool(b, tc.memcached, addrs.of(&tc)))
 		for range warmUp {
 			h.do()
 		}
@@ -222,23 +256,27 @@ func benchHot(b *testing.B, name string) {
 	}
 }
 
-func BenchmarkRedisGET(b *testing.B)    { benchHot(b, "RedisGET") }
-func BenchmarkRedisSET(b *testing.B)    { benchHot(b, "RedisSET") }
-func BenchmarkMemcacheGet(b *testing.B) { benchHot(b, "MemcacheGet") }
-func BenchmarkMemcacheSet(b *testing.B) { benchHot(b, "MemcacheSet") }
+func BenchmarkRedisGET(b *testing.B)         { benchHot(b, "RedisGET") }
+func BenchmarkRedisSET(b *testing.B)         { benchHot(b, "RedisSET") }
+func BenchmarkMemcacheGet(b *testing.B)      { benchHot(b, "MemcacheGet") }
+func BenchmarkMemcacheSet(b *testing.B)      { benchHot(b, "MemcacheSet") }
+func BenchmarkRedisMGET(b *testing.B)        { benchHot(b, "RedisMGET") }
+func BenchmarkRedisMSET(b *testing.B)        { benchHot(b, "RedisMSET") }
+func BenchmarkMemcacheMultiGet(b *testing.B) { benchHot(b, "MemcacheMultiGet") }
 
-// TestHotPathAllocs checks that a steady-state GET or SET allocates nothing anywhere in the
-// process: parsing, dispatch, the backend connection's writer and reader, the flush.
+// TestHotPathAllocs checks that a steady-state GET, SET or multi-key request split across
+// servers allocates nothing anywhere in the process: parsing, dispatch, the backend
+// connection's writer and reader, the merge, the flush.
 func TestHotPathAllocs(t *testing.T) {
 	if raceEnabled() {
 		t.Skip("the race detector makes sync.Pool drop items at random, so calls allocate")
 	}
-	redisAddr, memcachedAddr := hotServers(t)
+	addrs := hotServers(t)
 	for _, tc := range hotCases() {
 		for _, looped := range []bool{false, true} {
 			name := tc.name + map[bool]string{false: "/goroutine", true: "/event_loop"}[looped]
 			t.Run(name, func(t *testing.T) {
-				h := newHotSession(t, &tc, hotPool(t, tc.memcached, hotAddr(&tc, redisAddr, memcachedAddr)))
+				h := newHotSession(t, &tc, hotPool(t, tc.memcached, addrs.of(&tc)))
 				h.looped = looped
 				for range warmUp {
 					h.do()

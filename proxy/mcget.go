@@ -2,19 +2,36 @@ package proxy
 
 import (
 	"bytes"
+	"sync"
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/mcproto"
 )
 
 // mcGet is a get, gets, gat or gats whose keys live on several servers: one call per server,
-// merged back in the client's key order.
+// merged back in the client's key order. mcGets are pooled with their scratch, so a steady
+// stream of multi-gets allocates nothing.
 type mcGet struct {
 	kind    mcproto.Kind
 	exptime int64 // gat and gats
 	calls   []*backends.Call
-	keys    [][]byte // copies of the client's keys, in its order
-	order   []int    // for each key, the index of its server's call
+	keyBuf  []byte // copies of the client's keys, in its order: key i ends at keyBuf[ends[i]]
+	ends    []int
+	order   []int // for each key, the index of its server's call
+
+	share [][]byte // scratch: one server's keys
+	rest  [][]byte // scratch: what is left of each server's reply
+}
+
+var mcGetPool = sync.Pool{New: func() any { return new(mcGet) }}
+
+// key returns the client's i-th key.
+func (g *mcGet) key(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = g.ends[i-1]
+	}
+	return g.keyBuf[start:g.ends[i]]
 }
 
 // dispatchGet sends each server its share of the keys, or the whole request to the one server
@@ -32,19 +49,23 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 		s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, keys: len(req.Keys), read: true})
 		return
 	}
-	g := &mcGet{order: make([]int, len(req.Keys)), kind: req.Kind, exptime: req.Exptime}
+	g := mcGetPool.Get().(*mcGet)
+	g.kind, g.exptime = req.Kind, req.Exptime
 	for i, key := range req.Keys {
-		g.keys = append(g.keys, bytes.Clone(key))
-		g.order[i] = indexOf(servers, owners[i])
+		g.keyBuf = append(g.keyBuf, key...)
+		g.ends = append(g.ends, len(g.keyBuf))
+		g.order = append(g.order, indexOf(servers, owners[i]))
 	}
 	for _, server := range servers {
-		var share [][]byte
+		share := g.share[:0]
 		for i, key := range req.Keys {
 			if owners[i] == server {
 				share = append(share, key)
 			}
 		}
 		call := s.getCall(req, share)
+		clear(share) // the keys point into the client's input
+		g.share = share
 		s.send(server, call)
 		g.calls = append(g.calls, call)
 	}
@@ -95,7 +116,8 @@ func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
 		call.Wait()
 	}
 	defer g.release()
-	rest := make([][]byte, len(g.calls))
+	rest := append(g.rest[:0], make([][]byte, len(g.calls))...)
+	g.rest = rest
 	for i, call := range g.calls {
 		if call.Err != nil {
 			r, ok := g.elsewhere(s, i)
@@ -111,17 +133,16 @@ func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
 		rest[i] = call.Reply
 	}
 	hits := 0
-	for i, key := range g.keys {
-		c := g.order[i]
+	for i, c := range g.order {
 		v, next, ok, _ := mcproto.NextValue(rest[c])
-		if ok && bytes.Equal(v.Key, key) {
+		if ok && bytes.Equal(v.Key, g.key(i)) {
 			dst = append(dst, v.Raw...)
 			rest[c] = next
 			hits++
 		}
 	}
 	s.m.Stats.GetHits.Add(int64(hits))
-	s.m.Stats.GetMisses.Add(int64(len(g.keys) - hits))
+	s.m.Stats.GetMisses.Add(int64(len(g.order) - hits))
 	return mcproto.AppendEnd(dst)
 }
 
@@ -129,10 +150,11 @@ func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
 // VALUE blocks the part would have returned; ok is false when a key has no copy that answers.
 func (g *mcGet) elsewhere(s *MemcacheSession, i int) (blocks []byte, ok bool) {
 	failed := g.calls[i]
-	for k, key := range g.keys {
-		if g.order[k] != i {
+	for k, c := range g.order {
+		if c != i {
 			continue
 		}
+		key := g.key(k)
 		req := mcproto.AppendGetLine(nil, g.kind, g.exptime, key)
 		call := askCopies(s.m.pool, key, failed.Server, req, uint8(g.kind), s.send)
 		if call == nil {
@@ -146,8 +168,14 @@ func (g *mcGet) elsewhere(s *MemcacheSession, i int) (blocks []byte, ok bool) {
 	return mcproto.AppendEnd(blocks), true
 }
 
+// release releases the calls and returns g, emptied, to the pool.
 func (g *mcGet) release() {
 	for _, call := range g.calls {
 		call.Release()
 	}
+	clear(g.calls)
+	clear(g.rest)
+	g.calls, g.rest = g.calls[:0], g.rest[:0]
+	g.keyBuf, g.ends, g.order = g.keyBuf[:0], g.ends[:0], g.order[:0]
+	mcGetPool.Put(g)
 }

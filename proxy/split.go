@@ -3,82 +3,141 @@ package proxy
 import (
 	"bytes"
 	"strconv"
+	"sync"
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/resp"
 )
 
 // split is a multi-key command cut into one call per server, and how to merge the replies.
+// Splits are pooled with the scratch that building and merging them use, so a steady stream of
+// MGETs and MSETs allocates nothing.
 type split struct {
-	calls   []*backends.Call
-	copies  []*backends.Call // a write's other copies: waited for, not merged
-	write   bool             // a failed part's keys are missed writes
-	writing [][]byte         // keys of a write on their way to several copies (Pool.BeginWrite)
-	merge   func(s *Session, sp *split, replies [][]byte, dst []byte) []byte
-	order   []int // MGET: for each key in the client's order, the index of its call
+	calls  []*backends.Call
+	copies []*backends.Call // a write's other copies: waited for, not merged
+	write  bool             // a failed part's keys are missed writes
+	merge  mergeFunc
+	order  []int // MGET: for each key in the client's order, the index of its call
+	// writing are the keys of a write on their way to several copies (Pool.BeginWrite),
+	// copied into keyBuf: writing[i] ends at keyBuf[writing[i]].
+	writing []int
+	keyBuf  []byte
+
+	// Scratch, kept between uses.
+	parts, copyParts     [][][]byte // the arguments of each server's call, by server
+	servers, copyServers []int      // the servers with a part, in first-seen order
+	replies              [][]byte
+	elems                [][][]byte // MGET: each reply's elements
+	next                 []int
 }
 
-// splitter returns how to split a command across servers and how many arguments travel with
-// each key (MSET's key and value), or nil when the command cannot be split.
-func splitter(name string) (func(s *Session, args [][]byte, keys []int) *split, int) {
-	switch name {
-	case "mget":
-		return func(s *Session, args [][]byte, keys []int) *split {
-			return s.splitKeys(args, keys, 1, false, mergeMGet)
-		}, 1
-	case "del", "unlink", "exists", "touch":
-		return func(s *Session, args [][]byte, keys []int) *split {
-			return s.splitKeys(args, keys, 1, name != "exists", mergeSum)
-		}, 1
-	case "mset":
-		return func(s *Session, args [][]byte, keys []int) *split {
-			return s.splitKeys(args, keys, 2, true, mergeOK)
-		}, 2
-	}
-	return nil, 0
-}
+type mergeFunc func(s *Session, sp *split, replies [][]byte, dst []byte) []byte
 
-// splitKeys builds one call per server holding some of the keys. Each key travels with the
-// width-1 arguments that follow it (MSET's values), and keeps its relative order. A key goes to
-// its best live copy; a write also goes to its other live copies, whose replies are not merged.
-func (s *Session) splitKeys(args [][]byte, keys []int, width int, write bool, merge func(*Session, *split, [][]byte, []byte) []byte) *split {
-	sp := &split{merge: merge, order: make([]int, len(keys)), write: write}
-	parts := map[int][][]byte{}    // the merged calls' arguments, by server
-	copies := map[int][][]byte{}   // the other copies' arguments, by server
-	var servers, copyServers []int // in first-seen order
-	for i, k := range keys {
-		targets := s.targets(args[k], write)
-		servers = addPart(parts, servers, targets[0], args[0], args[k:k+width])
-		sp.order[i] = indexOf(servers, targets[0])
-		for _, t := range targets[1:] {
-			copyServers = addPart(copies, copyServers, t, args[0], args[k:k+width])
-		}
-		if len(targets) > 1 {
-			s.r.pool.BeginWrite(args[k])
-			sp.writing = append(sp.writing, bytes.Clone(args[k]))
-		}
-	}
-	sp.calls = s.sendParts(parts, servers)
-	sp.copies = s.sendParts(copies, copyServers)
+var splitPool = sync.Pool{New: func() any { return new(split) }}
+
+func newSplit(merge mergeFunc) *split {
+	sp := splitPool.Get().(*split)
+	sp.merge = merge
 	return sp
 }
 
-// addPart adds one key's arguments to server's part, starting the part with the command name.
-func addPart(parts map[int][][]byte, servers []int, server int, name []byte, kv [][]byte) []int {
-	part, seen := parts[server]
-	if !seen {
-		servers = append(servers, server)
-		part = append(part, name)
+// release releases the calls and returns sp, emptied, to the pool.
+func (sp *split) release() {
+	for _, call := range sp.calls {
+		call.Release()
 	}
-	parts[server] = append(part, kv...)
+	for _, call := range sp.copies {
+		call.Release()
+	}
+	clear(sp.calls)
+	clear(sp.copies)
+	clear(sp.replies)
+	for i := range sp.elems {
+		clear(sp.elems[i])
+	}
+	sp.calls, sp.copies, sp.replies = sp.calls[:0], sp.copies[:0], sp.replies[:0]
+	sp.write, sp.merge = false, nil
+	sp.order, sp.writing, sp.keyBuf = sp.order[:0], sp.writing[:0], sp.keyBuf[:0]
+	splitPool.Put(sp)
+}
+
+// splitSpec says how a command is split: each key travels with the width-1 arguments that
+// follow it (MSET's values); a write's failed parts are missed writes; merge joins the replies.
+type splitSpec struct {
+	width int
+	write bool
+	merge mergeFunc
+}
+
+// splitSpecOf returns how to split the command name, or false when it cannot be split.
+func splitSpecOf(name string) (splitSpec, bool) {
+	switch name {
+	case "mget":
+		return splitSpec{width: 1, merge: mergeMGet}, true
+	case "exists":
+		return splitSpec{width: 1, merge: mergeSum}, true
+	case "del", "unlink", "touch":
+		return splitSpec{width: 1, write: true, merge: mergeSum}, true
+	case "mset":
+		return splitSpec{width: 2, write: true, merge: mergeOK}, true
+	}
+	return splitSpec{}, false
+}
+
+// splitKeys builds one call per server holding some of the keys. Each key travels with the
+// arguments spec says, and keeps its relative order. A key goes to its best live copy; a write
+// also goes to its other live copies, whose replies are not merged.
+func (s *Session) splitKeys(args [][]byte, keys []int, spec splitSpec) *split {
+	sp := newSplit(spec.merge)
+	sp.write = spec.write
+	n := len(s.r.pool.Servers)
+	sp.parts, sp.copyParts = grow(sp.parts, n), grow(sp.copyParts, n)
+	sp.servers, sp.copyServers = sp.servers[:0], sp.copyServers[:0]
+	for _, k := range keys {
+		kv := args[k : k+spec.width]
+		targets := s.targets(args[k], spec.write)
+		sp.servers = addPart(sp.parts, sp.servers, targets[0], args[0], kv)
+		sp.order = append(sp.order, indexOf(sp.servers, targets[0]))
+		for _, t := range targets[1:] {
+			sp.copyServers = addPart(sp.copyParts, sp.copyServers, t, args[0], kv)
+		}
+		if len(targets) > 1 {
+			s.r.pool.BeginWrite(args[k])
+			sp.keyBuf = append(sp.keyBuf, args[k]...)
+			sp.writing = append(sp.writing, len(sp.keyBuf))
+		}
+	}
+	sp.calls = s.sendParts(sp.calls, sp.parts, sp.servers)
+	sp.copies = s.sendParts(sp.copies, sp.copyParts, sp.copyServers)
+	return sp
+}
+
+// grow returns parts with at least n entries.
+func grow(parts [][][]byte, n int) [][][]byte {
+	for len(parts) < n {
+		parts = append(parts, nil)
+	}
+	return parts
+}
+
+// addPart adds one key's arguments to server's part, starting the part with the command name.
+func addPart(parts [][][]byte, servers []int, server int, name []byte, kv [][]byte) []int {
+	if len(parts[server]) == 0 {
+		servers = append(servers, server)
+		parts[server] = append(parts[server], name)
+	}
+	parts[server] = append(parts[server], kv...)
 	return servers
 }
 
-func (s *Session) sendParts(parts map[int][][]byte, servers []int) []*backends.Call {
-	calls := make([]*backends.Call, 0, len(servers))
+// sendParts sends each server's part as one call, appended to calls, and empties the parts
+// (their arguments point into the client's input).
+func (s *Session) sendParts(calls []*backends.Call, parts [][][]byte, servers []int) []*backends.Call {
 	for _, server := range servers {
 		call := backends.NewCall()
 		call.Req = resp.AppendCommand(call.Req, parts[server]...)
+		clear(parts[server])
+		parts[server] = parts[server][:0]
 		s.send(server, call)
 		calls = append(calls, call)
 	}
@@ -102,14 +161,16 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 	if sp.write {
 		waitCopies(sp.calls)
 	}
-	for _, key := range sp.writing {
-		s.r.pool.EndWrite(key)
+	start := 0
+	for _, end := range sp.writing {
+		s.r.pool.EndWrite(sp.keyBuf[start:end])
+		start = end
 	}
-	replies := make([][]byte, len(sp.calls))
+	replies := sp.replies[:0]
 	var failed *backends.Call
 	for i, call := range sp.calls {
 		call.Wait()
-		replies[i] = call.Reply
+		replies = append(replies, call.Reply)
 		if call.Err != nil && !sp.write && isMGet(call.Req) {
 			// A part of a read failed: ask the keys' other copies, key by key.
 			if r, ok := s.mgetElsewhere(call); ok {
@@ -121,6 +182,7 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 			failed = call
 		}
 	}
+	sp.replies = replies
 	if failed != nil {
 		return s.appendBackendError(dst, failed)
 	}
@@ -150,27 +212,22 @@ func waitCopies(copies []*backends.Call) {
 	}
 }
 
-func (sp *split) release() {
-	for _, call := range sp.calls {
-		call.Release()
-	}
-	for _, call := range sp.copies {
-		call.Release()
-	}
-}
-
 // mergeMGet puts each server's values back in the client's key order.
 func mergeMGet(s *Session, sp *split, replies [][]byte, dst []byte) []byte {
-	elems := make([][][]byte, len(replies))
+	for len(sp.elems) < len(replies) {
+		sp.elems = append(sp.elems, nil)
+	}
+	elems := sp.elems[:len(replies)]
 	for i, r := range replies {
 		var err error
-		if elems[i], err = resp.SplitArray(r, nil); err != nil {
+		if elems[i], err = resp.SplitArray(r, elems[i]); err != nil {
 			return resp.AppendError(dst, "ERR bad MGET reply from a server: "+err.Error())
 		}
 	}
 	start := len(dst)
 	dst = resp.AppendArrayLen(dst, len(sp.order))
-	next := make([]int, len(replies))
+	next := append(sp.next[:0], make([]int, len(replies))...)
+	sp.next = next
 	for _, c := range sp.order {
 		if next[c] >= len(elems[c]) {
 			return resp.AppendError(dst[:start], "ERR short MGET reply from a server")
