@@ -80,11 +80,11 @@ func (p *Pool) Owner(key []byte) int {
 // Replicas is how many servers hold each key.
 func (p *Pool) Replicas() int { return p.replicas }
 
-// Steady reports whether every server is up and none is warming up: requests then need no
-// failover, warm-up or replay, whichever copies they use.
+// Steady reports whether every server is up: no write then has to be journalled for a down
+// server's replay (an fsync) before it is sent.
 func (p *Pool) Steady() bool {
 	for _, s := range p.Servers {
-		if !s.Up() || s.Warming() {
+		if !s.Up() {
 			return false
 		}
 	}

@@ -77,20 +77,19 @@ func TestWritesInFlight(t *testing.T) {
 	}
 }
 
-func TestSteadyWhileEveryServerIsUpAndNoneWarming(t *testing.T) {
+func TestSteadyWhileEveryServerIsUp(t *testing.T) {
 	p := testPool(t, 2)
 	if !p.Steady() {
 		t.Fatal("a new pool is not steady")
 	}
 	s := p.Servers[1]
 	s.recovered.Store(time.Now().UnixNano())
-	if p.Steady() {
-		t.Error("steady while a server warms up")
+	if !s.Warming() || !p.Steady() {
+		t.Errorf("a server just back: warming %v, pool steady %v; want both (it is up)", s.Warming(), p.Steady())
 	}
-	past := time.Now().Add(-WarmWindow - time.Second).UnixNano()
-	s.recovered.Store(past)
-	if !p.Steady() || s.recovered.Load() != 0 {
-		t.Errorf("warm window over: steady %v, recovered %d; want steady and the return forgotten", p.Steady(), s.recovered.Load())
+	s.recovered.Store(time.Now().Add(-WarmWindow - time.Second).UnixNano())
+	if s.Warming() || s.recovered.Load() != 0 {
+		t.Errorf("warm window over: warming %v, recovered %d; want the return forgotten", s.Warming(), s.recovered.Load())
 	}
 	tracker := health.New(health.DefaultConfig(), func(context.Context) error { return errors.New("down") })
 	s.health = tracker

@@ -45,8 +45,14 @@ func newClientConn(s *Server, nc net.Conn) *clientConn {
 	return &clientConn{srv: s, nc: nc, io: rawio.NewConn(nc), input: input{buf: make([]byte, 0, readChunk)}}
 }
 
-// RemoteAddr is the client's address.
-func (c *clientConn) RemoteAddr() string { return c.nc.RemoteAddr().String() }
+// RemoteAddr is the client's address ("unknown" for a client moved off an event loop after its
+// connection was reset: the runtime could not look its address up).
+func (c *clientConn) RemoteAddr() string {
+	if a := c.nc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return "unknown"
+}
 
 // serve runs a client accepted for a goroutine of its own.
 func (c *clientConn) serve() {

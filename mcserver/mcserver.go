@@ -23,8 +23,9 @@ type Session interface {
 	// reply is queued and written by the next Flush.
 	Dispatch(req *mcproto.Request) frontend.Action
 	// Reject queues the reply to a request memcached would refuse. When e.Delete is set, req
-	// names the key whose stored value memcached would drop too.
-	Reject(e *mcproto.Error, req *mcproto.Request)
+	// names the key whose stored value memcached would drop too. It may return frontend.Block
+	// as Dispatch does.
+	Reject(e *mcproto.Error, req *mcproto.Request) frontend.Action
 	Flush(dst []byte, spill func([]byte) error) ([]byte, error)
 	Relay(nc net.Conn, pending []byte) error
 	Close()
@@ -103,6 +104,8 @@ func (s *session) reject(err error) (int, int, frontend.Action, error) {
 		}
 		return 0, 0, frontend.Continue, &frontend.FatalError{Reply: reply, Err: err}
 	}
-	s.Session.Reject(e, &s.req)
+	if s.Session.Reject(e, &s.req) == frontend.Block {
+		return 0, 0, frontend.Block, nil // the goroutine the client moves to parses it again
+	}
 	return e.Skip, 0, frontend.Continue, nil
 }

@@ -23,7 +23,13 @@ func (s *fakeSession) Dispatch(req *mcproto.Request) frontend.Action {
 	s.dispatched = append(s.dispatched, string(req.Keys[0]))
 	return frontend.Continue
 }
-func (s *fakeSession) Reject(*mcproto.Error, *mcproto.Request)                {}
+func (s *fakeSession) Reject(*mcproto.Error, *mcproto.Request) frontend.Action {
+	if s.blocking && s.client.Looped() {
+		return frontend.Block
+	}
+	s.dispatched = append(s.dispatched, "rejected")
+	return frontend.Continue
+}
 func (s *fakeSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) { return dst, nil }
 func (s *fakeSession) Relay(net.Conn, []byte) error                           { return nil }
 func (s *fakeSession) Close()                                                 {}
@@ -58,7 +64,17 @@ func TestRequestsThatMayBlockLeaveTheLoopFirst(t *testing.T) {
 	if n, _, action, err := sess.Dispatch([]byte("get b\r\n")); n == 0 || action != frontend.Continue || err != nil {
 		t.Fatalf("the same request on a goroutine: %d, %v, %v; want dispatched", n, action, err)
 	}
-	if got := fs.dispatched; len(got) != 2 || got[0] != "a" || got[1] != "b" {
-		t.Errorf("dispatched %q; want [a b]", got)
+	// A set over the item size limit is rejected; the reject may block too (it deletes the key).
+	big := []byte("set c 0 0 2000000\r\n")
+	fs.blocking, client.looped = true, true
+	if n, _, action, err := sess.Dispatch(big); n != 0 || action != frontend.Block || err != nil {
+		t.Fatalf("an oversized set whose reject may block, on a loop: %d, %v, %v; want 0, Block", n, action, err)
+	}
+	client.looped = false
+	if n, _, action, err := sess.Dispatch(big); n == 0 || action != frontend.Continue || err != nil {
+		t.Fatalf("the same set on a goroutine: %d, %v, %v; want rejected", n, action, err)
+	}
+	if got := fs.dispatched; len(got) != 3 || got[0] != "a" || got[1] != "b" || got[2] != "rejected" {
+		t.Errorf("dispatched %q; want [a b rejected]", got)
 	}
 }

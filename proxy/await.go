@@ -12,9 +12,9 @@ import (
 // its requests and, instead of Flush waiting for the replies, are told when the last one is in.
 // A request that could make the session wait for anything else (a transaction, a blocking
 // command, a subscription, the coherence directory) moves the client to a goroutine first. So
-// does any request while a pool with copies is not steady (a server down or warming up): its
-// writes may be journalled for replay (an fsync) and its reads may fail over or warm up. The
-// rest of failover happens in slow flushes, on a goroutine of their own.
+// does any request while a server of the pool is down: its writes may be journalled for the
+// server's replay, an fsync. Failover and warm-up happen in slow flushes, on a goroutine of
+// their own.
 
 // awaiter counts the calls a batch waits for and tells the waker when the last is in.
 // Finishing some replies sends more calls and waits for them, which must not happen on the
@@ -82,7 +82,7 @@ func (a *awaiter) CallDone(failed bool, server *backends.Server) {
 // mayBlock reports whether dispatching args (local, or else cmd), or flushing its reply, may
 // wait for more than the replies of the calls it sends.
 func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bool {
-	if s.tx != nil || s.pins != nil || s.blockers != nil || s.r.Dir != nil || !steady(s.r.pool) {
+	if s.tx != nil || s.pins != nil || s.blockers != nil || s.r.Dir != nil || !s.r.pool.Steady() {
 		return true
 	}
 	if local.run != nil {
@@ -90,10 +90,6 @@ func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bo
 	}
 	return cmd != nil && isBlocking(cmd, args)
 }
-
-// steady reports whether requests to pool can be served on an event loop: it has one copy per
-// key, or every copy is up and none warming up.
-func steady(pool *backends.Pool) bool { return pool.Replicas() <= 1 || pool.Steady() }
 
 // Await implements frontend.Awaiter. Literal replies and the replies of calls, writes to
 // copies and splits can be awaited: once their calls are in, finishing them waits for nothing
@@ -126,9 +122,9 @@ func (s *Session) Await(w frontend.Waker) (pending, ok bool) {
 }
 
 // mayBlock reports whether a request may wait for more than the replies of its calls: with a
-// coherence directory, or copies not steady, whatever the request.
+// coherence directory, or a server down, whatever the request.
 func (s *MemcacheSession) mayBlock() bool {
-	return s.m.Dir != nil || !steady(s.m.pool)
+	return s.m.Dir != nil || !s.m.pool.Steady()
 }
 
 // Await implements frontend.Awaiter, as Session.Await does.

@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"errors"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,25 +23,58 @@ func (*loopSwitch) RemoteAddr() string         { return "127.0.0.1:1" }
 func (*loopSwitch) Watch(func()) (stop func()) { return func() {} }
 func (c *loopSwitch) Looped() bool             { return !c.moved }
 
-// unreachablePool is a pool of servers nothing listens on: requests routed to it fail, and
-// requests answered in the proxy never reach it. With replicas > 1 it keeps copies, and a
-// server is marked down at its first failure.
-func unreachablePool(t *testing.T, replicas int) *backends.Pool {
+// unreachablePool is a pool of one server nothing listens on: requests routed to it fail, and
+// requests answered in the proxy never reach it.
+func unreachablePool(t *testing.T) *backends.Pool {
 	t.Helper()
-	cfg := backends.PoolConfig{
+	pool, err := backends.NewPool(backends.PoolConfig{
 		Name:    "await",
 		Servers: []backends.ServerSpec{{Addr: "127.0.0.1:1", Name: "a", Weight: 1}},
-		Hash:    "fnv1a_64", Distribution: "ketama", Replicas: replicas,
+		Hash:    "fnv1a_64", Distribution: "ketama", Replicas: 1,
 		Options: backends.Options{Conns: 1, Framer: backends.RedisFramer},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if replicas > 1 {
-		cfg.Servers = append(cfg.Servers, backends.ServerSpec{Addr: "127.0.0.1:2", Name: "b", Weight: 1})
-		h := health.DefaultConfig()
-		h.FailureLimit = 1
-		cfg.Failover = &backends.Failover{Health: h, DataDir: t.TempDir(),
-			ReplayLimit: backends.DefaultReplayLimit, Protocol: RedisProtocol()}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// silentServer accepts connections and never replies.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	pool, err := backends.NewPool(cfg)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	return l.Addr().String()
+}
+
+// guardedPool is a pool of two silent servers with failover (health tracking and a replay
+// queue per server), as cmd/discoh builds every pool of real servers.
+func guardedPool(t *testing.T, replicas int) *backends.Pool {
+	t.Helper()
+	h := health.DefaultConfig()
+	h.RetryTimeout, h.MaxBackoff = time.Hour, time.Hour // a server ejected stays down
+	pool, err := backends.NewPool(backends.PoolConfig{
+		Name: "await",
+		Servers: []backends.ServerSpec{{Addr: silentServer(t), Name: "a", Weight: 1},
+			{Addr: silentServer(t), Name: "b", Weight: 1}},
+		Hash: "fnv1a_64", Distribution: "ketama", Replicas: replicas,
+		Options: backends.Options{Timeout: time.Hour, Conns: 1, Framer: backends.RedisFramer},
+		Failover: &backends.Failover{Health: h, DataDir: t.TempDir(),
+			ReplayLimit: backends.DefaultReplayLimit, Protocol: RedisProtocol()},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +84,7 @@ func unreachablePool(t *testing.T, replicas int) *backends.Pool {
 
 func TestRequestsThatMayBlockReturnBlockOnALoopUntouched(t *testing.T) {
 	client := &loopSwitch{}
-	r := NewRedis("await", "", unreachablePool(t, 1), slog.New(slog.DiscardHandler))
+	r := NewRedis("await", "", unreachablePool(t), slog.New(slog.DiscardHandler))
 	s := r.NewSession(client).(*Session)
 	defer s.Close()
 	block := []string{"MULTI", "exec", "DISCARD", "WATCH k", "UNWATCH", "RESET", "SUBSCRIBE c",
@@ -83,40 +119,90 @@ func TestRequestsThatMayBlockReturnBlockOnALoopUntouched(t *testing.T) {
 	}
 }
 
-// TestCopiesServeOnALoopWhileSteady: with every copy up, requests to a pool with copies are
-// dispatched on the loop; once a server is down (its writes would be journalled for replay, its
-// reads fail over), every request leaves the loop first.
-func TestCopiesServeOnALoopWhileSteady(t *testing.T) {
-	client := &loopSwitch{}
-	pool := unreachablePool(t, 2)
-	log := slog.New(slog.DiscardHandler)
-	s := NewRedis("await", "", pool, log).NewSession(client).(*Session)
-	defer s.Close()
-	ms := NewMemcache("await", "", pool, log).NewSession(client)
-	defer ms.Close()
-	get := bytesArgs("GET k")
-	req := mcproto.Request{Kind: mcproto.Get, Keys: [][]byte{[]byte("k")}}
+// TestRequestsLeaveTheLoopWhileAServerIsDown: while every server is up, requests are dispatched
+// on the loop, with one copy per key or several; once one is down, a write to its keys would be
+// journalled for its replay (an fsync), so every request leaves the loop first, a memcached
+// reject that deletes the key too.
+func TestRequestsLeaveTheLoopWhileAServerIsDown(t *testing.T) {
+	for _, replicas := range []int{1, 2} {
+		t.Run(strconv.Itoa(replicas)+"_copies", func(t *testing.T) {
+			client := &loopSwitch{}
+			pool := guardedPool(t, replicas)
+			log := slog.New(slog.DiscardHandler)
+			s := NewRedis("await", "", pool, log).NewSession(client).(*Session)
+			ms := NewMemcache("await", "", pool, log).NewSession(client)
+			set := bytesArgs("SET k v")
+			req := mcproto.Request{Kind: mcproto.Get, Keys: [][]byte{[]byte("k")}}
+			tooBig := mcproto.Request{Kind: mcproto.Set, Keys: [][]byte{[]byte("k")}}
+			refusal := &mcproto.Error{Delete: true, Skip: 1}
 
-	if got := s.Dispatch(get, resp.AppendCommand(nil, get...)); got == frontend.Block {
-		t.Fatal("GET on a loop, every copy up: Block; want it dispatched on the loop")
+			if got := s.Dispatch(set, resp.AppendCommand(nil, set...)); got == frontend.Block {
+				t.Error("SET on a loop, every server up: Block; want it dispatched on the loop")
+			}
+			if got := ms.Dispatch(&req); got == frontend.Block {
+				t.Error("memcached get on a loop, every server up: Block; want it dispatched on the loop")
+			}
+			for _, server := range pool.Servers {
+				server.Missed([]byte("other"), errors.New("test")) // ejects it
+			}
+			before := journalled(pool)
+			if got := s.Dispatch(set, resp.AppendCommand(nil, set...)); got != frontend.Block {
+				t.Errorf("SET on a loop, servers down: %v; want Block", got)
+			}
+			if got := ms.Dispatch(&req); got != frontend.Block {
+				t.Errorf("memcached get on a loop, servers down: %v; want Block", got)
+			}
+			if got := ms.Reject(refusal, &tooBig); got != frontend.Block {
+				t.Errorf("memcached reject that deletes, on a loop, servers down: %v; want Block", got)
+			}
+			if n := journalled(pool) - before; n != 0 {
+				t.Errorf("%d keys journalled for replay on the loop; want none", n)
+			}
+		})
 	}
-	if got := ms.Dispatch(&req); got == frontend.Block {
-		t.Fatal("memcached get on a loop, every copy up: Block; want it dispatched on the loop")
+}
+
+// journalled counts the keys waiting in the servers' replay queues.
+func journalled(pool *backends.Pool) int {
+	n := 0
+	for _, s := range pool.Servers {
+		n += s.ReplayQueue()
 	}
-	// Both calls fail (nothing listens), which marks their server down.
-	s.Flush(nil, func([]byte) error { return nil })
-	ms.Flush(nil, func([]byte) error { return nil })
-	for deadline := time.Now().Add(5 * time.Second); pool.Steady(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the pool is still steady after its servers failed")
+	return n
+}
+
+// TestSplitReadsAskOneCopy: a read split across servers asks each key's best copy only (a
+// failed part asks the others); a split write goes to every copy and counts as in flight.
+func TestSplitReadsAskOneCopy(t *testing.T) {
+	var specs []backends.ServerSpec
+	for i, name := range []string{"a", "b", "c"} {
+		specs = append(specs, backends.ServerSpec{Addr: "127.0.0.1:" + strconv.Itoa(i+1), Name: name, Weight: 1})
+	}
+	pool, err := backends.NewPool(backends.PoolConfig{Name: "split", Servers: specs, Hash: "fnv1a_64",
+		Distribution: "ketama", Replicas: 2, Options: backends.Options{Conns: 1, Framer: backends.RedisFramer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s := NewRedis("split", "", pool, slog.New(slog.DiscardHandler)).NewSession(&loopSwitch{moved: true}).(*Session)
+	defer s.Close()
+	a, b := "k0", ""
+	for i := 1; b == ""; i++ {
+		if k := "k" + strconv.Itoa(i); !pool.SameCopies([][]byte{[]byte(a), []byte(k)}) {
+			b = k
 		}
 	}
-	if got := s.Dispatch(get, resp.AppendCommand(nil, get...)); got != frontend.Block {
-		t.Errorf("GET on a loop, a copy down: %v; want Block", got)
+	mget := bytesArgs("MGET " + a + " " + b)
+	s.Dispatch(mget, resp.AppendCommand(nil, mget...))
+	if sp := s.queue[0].split; sp == nil || len(sp.calls) != 2 || len(sp.copies) != 0 || pool.Writing([]byte(a)) {
+		t.Errorf("MGET %s %s: %+v, %s counted as written %v; want 2 calls, no copies, not written", a, b, sp, a, pool.Writing([]byte(a)))
 	}
-	if got := ms.Dispatch(&req); got != frontend.Block {
-		t.Errorf("memcached get on a loop, a copy down: %v; want Block", got)
+	mset := bytesArgs("MSET " + a + " 1 " + b + " 2")
+	s.Dispatch(mset, resp.AppendCommand(nil, mset...))
+	if sp := s.queue[1].split; sp == nil || len(sp.copies) == 0 || !pool.Writing([]byte(a)) {
+		t.Errorf("MSET %s 1 %s 2: %+v, %s counted as written %v; want calls to the other copies, written", a, b, sp, a, pool.Writing([]byte(a)))
 	}
+	s.Flush(nil, func([]byte) error { return nil })
 }
 
 func bytesArgs(line string) [][]byte {

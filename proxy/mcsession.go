@@ -166,8 +166,12 @@ func (s *MemcacheSession) dispatchMeta(req *mcproto.Request) {
 	s.forward(req, s.enc, false, quiet)
 }
 
-// Reject implements mcserver.Session.
-func (s *MemcacheSession) Reject(e *mcproto.Error, req *mcproto.Request) {
+// Reject implements mcserver.Session. Like Dispatch, it returns frontend.Block untouched when
+// the reject sends a delete that may block.
+func (s *MemcacheSession) Reject(e *mcproto.Error, req *mcproto.Request) frontend.Action {
+	if e.Delete && len(req.Keys) > 0 && s.client.Looped() && s.mayBlock() {
+		return frontend.Block
+	}
 	if e.Delete && len(req.Keys) > 0 {
 		// memcached drops the stored value when it refuses a too-large set; so does discoh,
 		// or the client would go on reading the value it meant to replace.
@@ -176,6 +180,7 @@ func (s *MemcacheSession) Reject(e *mcproto.Error, req *mcproto.Request) {
 		s.forward(del, s.enc, true, false)
 	}
 	s.queueLit(e.AppendReply)
+	return frontend.Continue
 }
 
 func (s *MemcacheSession) queueLit(add func(dst []byte) []byte) {

@@ -96,6 +96,9 @@ func (s *Session) splitKeys(args [][]byte, keys []int, spec splitSpec) *split {
 	for _, k := range keys {
 		kv := args[k : k+spec.width]
 		targets := s.targets(args[k], spec.write)
+		if !spec.write {
+			targets = targets[:1] // a read asks the best copy; a failed part asks the others
+		}
 		sp.servers = addPart(sp.parts, sp.servers, targets[0], args[0], kv)
 		sp.order = append(sp.order, indexOf(sp.servers, targets[0]))
 		for _, t := range targets[1:] {
