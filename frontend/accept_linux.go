@@ -80,22 +80,29 @@ func (s *Server) startLoops(n int) ([]*loop, error) {
 // listenerFile returns a duplicate of l's socket that accepts without the net package, so the
 // descriptors accepted are the loops' alone. Go's listeners only let their descriptor be read.
 func listenerFile(l net.Listener) (*os.File, error) {
-	sc, ok := l.(syscall.Conn)
-	if !ok {
-		return nil, errors.ErrUnsupported
-	}
-	rc, err := sc.SyscallConn()
+	dup, err := dupSocket(l)
 	if err != nil {
 		return nil, err
 	}
+	return os.NewFile(uintptr(dup), "listener"), nil
+}
+
+// dupSocket returns a duplicate descriptor of s's socket (close-on-exec; non-blocking like s's,
+// as they share the open file).
+func dupSocket(s any) (int, error) {
+	sc, ok := s.(syscall.Conn)
+	if !ok {
+		return -1, errors.ErrUnsupported
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
 	dup, derr := -1, error(nil)
 	if err := rc.Control(func(fd uintptr) { dup, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return nil, err
+		return -1, err
 	}
-	if derr != nil {
-		return nil, derr
-	}
-	return os.NewFile(uintptr(dup), "listener"), nil
+	return dup, derr
 }
 
 // accept takes the next client from the listener's socket, waiting in the runtime's poller.

@@ -35,6 +35,12 @@ type clientConn struct {
 	out  []byte
 	gone bool // the client hung up while watched
 
+	// rejoin, for a client that moved off an event loop, hands it back to the loop (see
+	// tryRejoin); calm counts the batches in a row after which its session was Loopable.
+	rejoin   func(*clientConn) bool
+	calm     int
+	rejoined bool // the loop serves the client again: ending this goroutine ends nothing else
+
 	writingSince atomic.Int64 // when the write in progress began (unix ns), 0 when none
 
 	watchMu  sync.Mutex  // serialises Watch with wake
@@ -67,9 +73,11 @@ func (c *clientConn) guard(run func(*clientConn)) {
 			c.srv.log.Error("client connection panicked; closing it", "client", c.RemoteAddr(),
 				"panic", p, "stack", string(debug.Stack()))
 		}
-		c.sess.Close()
 		c.nc.Close()
-		c.srv.forget(c)
+		if !c.rejoined {
+			c.sess.Close()
+			c.srv.forget(c)
+		}
 	}()
 	run(c)
 }
@@ -78,6 +86,9 @@ func (c *clientConn) serveLoop() {
 	for !c.gone {
 		dispatched, action, err := c.dispatch(c.sess, c.srv.limits.MaxPipeline)
 		if dispatched == 0 && action == Continue && err == nil {
+			if c.tryRejoin() {
+				return
+			}
 			if c.fill() != nil {
 				return
 			}
@@ -86,8 +97,37 @@ func (c *clientConn) serveLoop() {
 		if c.finishBatch(action, err) {
 			return
 		}
+		c.countCalm()
 		c.shrink()
 	}
+}
+
+// rejoinAfter is how many batches in a row a client that moved off its event loop must send
+// with its session Loopable before it goes back: a client that often needs a goroutine (a
+// transaction every few requests) keeps one instead of moving back and forth.
+const rejoinAfter = 64
+
+// countCalm counts the batches after which a moved client's session could be looped again.
+func (c *clientConn) countCalm() {
+	if c.rejoin == nil {
+		return
+	}
+	if a, ok := c.sess.(Awaiter); ok && a.Loopable() {
+		c.calm++
+	} else {
+		c.calm = 0
+	}
+}
+
+// tryRejoin hands a moved client back to its event loop once it has been calm long enough and
+// has no input left over (with nothing to read, the goroutine would only wait).
+func (c *clientConn) tryRejoin() bool {
+	if c.rejoin == nil || c.calm < rejoinAfter || len(c.unread()) > 0 || c.skip > 0 || c.srv.closing.Load() {
+		return false
+	}
+	c.calm = 0
+	c.rejoined = c.rejoin(c)
+	return c.rejoined
 }
 
 // finishBatch writes the replies of the requests dispatched and acts on how the batch ended. It

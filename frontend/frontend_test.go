@@ -19,9 +19,11 @@ import (
 // lineSession is a fake protocol for testing the connection loop: one request per line.
 // "echo X" replies X, "skip N" replies "skipped" and discards the next N bytes, "quit" closes,
 // "bad" is a fatal error, "later X" replies X from another goroutine a little later, "block X"
-// replies "blocked X" once the connection has a goroutine of its own.
+// replies "blocked X" once the connection has a goroutine of its own, "hold" and "release"
+// likewise set and clear state that keeps it there, "where" replies "loop" or "goroutine".
 type lineSession struct {
 	client Client
+	held   bool // guarded by mu
 
 	mu    sync.Mutex
 	out   []*string     // replies in request order; a "later" one is filled in when it is in
@@ -60,6 +62,16 @@ func (s *lineSession) Dispatch(buf []byte) (int, int, Action, error) {
 			return 0, 0, Block, nil
 		}
 		s.reply("blocked " + arg + "\n")
+	case "hold", "release": // hold: state that needs a goroutine (MULTI), until release
+		if s.client.Looped() {
+			return 0, 0, Block, nil
+		}
+		s.mu.Lock()
+		s.held = cmd == "hold"
+		s.mu.Unlock()
+		s.reply(cmd + "\n")
+	case "where":
+		s.reply(map[bool]string{false: "goroutine\n", true: "loop\n"}[s.client.Looped()])
 	case "later":
 		s.replyLater(arg)
 	}
@@ -123,6 +135,12 @@ func (s *lineSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) {
 	}
 	s.out = s.out[:0]
 	return dst, nil
+}
+
+func (s *lineSession) Loopable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.held
 }
 
 func (s *lineSession) Relay(net.Conn, []byte) error { return nil }

@@ -74,12 +74,13 @@ func (l *loop) closeFds() {
 
 // add starts serving fd, whose session sess was made for c.
 func (l *loop) add(c *loopConn) error {
+	fd := c.fd // read before the lock is released: a rejoin may set it later
 	l.mu.Lock()
-	l.conns[int32(c.fd)] = c
+	l.conns[int32(fd)] = c
 	l.mu.Unlock()
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(c.fd)}
-	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
-		l.remove(c.fd)
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		l.remove(fd)
 		return err
 	}
 	return nil

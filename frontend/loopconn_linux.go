@@ -21,7 +21,7 @@ var errClientGone = errors.New("frontend: client gone")
 type loopConn struct {
 	l    *loop
 	srv  *Server
-	fd   int // closed, and never used again, once closed is set
+	fd   int // the socket: closed once closed is set (until a rejoin brings a new one)
 	sess Awaiter
 
 	mu       sync.Mutex
@@ -340,12 +340,49 @@ func (c *loopConn) move(action Action, err error) {
 		return
 	}
 	cc.input = in
+	cc.rejoin = c.rejoin
 	c.moved.Store(cc)
+	c.srv.Moved.Add(1)
 	go cc.guard(func(cc *clientConn) {
 		if !cc.finishBatch(action, err) {
 			cc.serveLoop()
 		}
 	})
+}
+
+// rejoin takes the client back from cc, the goroutine serving it since it moved, which has no
+// input left and no reply outstanding: the loop serves it again, with the same session, on a
+// duplicate of cc's socket (cc then closes its own). It reports false, changing nothing, when
+// the socket cannot be duplicated or the loop refuses it.
+func (c *loopConn) rejoin(cc *clientConn) bool {
+	fd, err := dupSocket(cc.nc)
+	if err != nil {
+		return false
+	}
+	c.mu.Lock()
+	c.fd = fd
+	c.input, c.out, c.pend, c.fatal = input{}, nil, nil, nil
+	c.busy, c.hup, c.peerDone, c.quit, c.closed = false, false, false, false, false
+	c.readable = true
+	c.writingSince.Store(0)
+	c.lastActive.Store(time.Now().UnixNano())
+	c.moved.Store(nil)
+	c.mu.Unlock()
+	c.srv.swap(cc, c)
+	if err := c.l.add(c); err != nil {
+		c.mu.Lock()
+		c.closed = true
+		c.moved.Store(cc)
+		c.mu.Unlock()
+		c.srv.swap(c, cc)
+		unix.Close(fd)
+		return false
+	}
+	if c.srv.closing.Load() {
+		c.wake() // a shutdown that listed its clients before the swap did not see c
+	}
+	c.srv.Rejoined.Add(1)
+	return true
 }
 
 // close ends the connection, unless a batch is in flight: its replies' completion closes it.

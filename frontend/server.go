@@ -44,6 +44,8 @@ type Server struct {
 
 	Accepted atomic.Int64 // connections accepted since start
 	Rejected atomic.Int64 // connections refused over MaxConnections
+	Moved    atomic.Int64 // clients moved off an event loop to a goroutine (Block)
+	Rejoined atomic.Int64 // moved clients handed back to their event loop
 }
 
 // New returns a server; call Serve to start it. full is what a client over MaxConnections

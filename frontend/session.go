@@ -55,6 +55,10 @@ type Awaiter interface {
 	// w.Ready runs once, on the goroutine that completes the last outstanding reply (possibly
 	// before Await returns). When not pending, Flush does not block.
 	Await(w Waker) (pending, ok bool)
+	// Loopable reports whether the session holds nothing a goroutine must wait on (a
+	// transaction, watched keys, a connection of its own), so that a client which moved to a
+	// goroutine may go back to an event loop.
+	Loopable() bool
 }
 
 // Waker is told when the replies an Awaiter was waiting for are in. slow means Flush may still

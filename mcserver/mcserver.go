@@ -59,6 +59,7 @@ func (h handler) NewSession(c frontend.Client) frontend.Session {
 // Awaiter is a Session an event loop can serve (see frontend.Awaiter).
 type Awaiter interface {
 	Await(w frontend.Waker) (pending, ok bool)
+	Loopable() bool
 }
 
 // awaitSession is a session for an Awaiter, which an event loop can serve.
@@ -68,6 +69,7 @@ type awaitSession struct {
 }
 
 func (s *awaitSession) Await(w frontend.Waker) (bool, bool) { return s.a.Await(w) }
+func (s *awaitSession) Loopable() bool                      { return s.a.Loopable() }
 
 // session parses the text protocol for the Session it wraps.
 type session struct {

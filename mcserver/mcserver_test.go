@@ -34,6 +34,7 @@ func (s *fakeSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) { 
 func (s *fakeSession) Relay(net.Conn, []byte) error                           { return nil }
 func (s *fakeSession) Close()                                                 {}
 func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { return false, true }
+func (s *fakeSession) Loopable() bool                                         { return !s.blocking }
 
 type fakeHandler struct{ s *fakeSession }
 

@@ -91,6 +91,12 @@ func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bo
 	return cmd != nil && isBlocking(cmd, args)
 }
 
+// Loopable implements frontend.Awaiter: no transaction, watched keys or blocking connection,
+// and a pool whose requests can be served on a loop.
+func (s *Session) Loopable() bool {
+	return s.tx == nil && s.pins == nil && s.blockers == nil && s.r.Dir == nil && s.r.pool.Steady()
+}
+
 // Await implements frontend.Awaiter. Literal replies and the replies of calls, writes to
 // copies and splits can be awaited: once their calls are in, finishing them waits for nothing
 // else unless a call failed (then the flush is slow). Blocking calls cannot.
@@ -126,6 +132,9 @@ func (s *Session) Await(w frontend.Waker) (pending, ok bool) {
 func (s *MemcacheSession) mayBlock() bool {
 	return s.m.Dir != nil || !s.m.pool.Steady()
 }
+
+// Loopable implements frontend.Awaiter, as Session.Loopable does.
+func (s *MemcacheSession) Loopable() bool { return !s.mayBlock() }
 
 // Await implements frontend.Awaiter, as Session.Await does.
 func (s *MemcacheSession) Await(w frontend.Waker) (pending, ok bool) {

@@ -212,3 +212,31 @@ func bytesArgs(line string) [][]byte {
 	}
 	return args
 }
+
+// TestLoopableWithoutTransaction: a session in a transaction needs its goroutine; once the
+// transaction ends it may go back to a loop, and not while a server of its pool is down.
+func TestLoopableWithoutTransaction(t *testing.T) {
+	pool := guardedPool(t, 1)
+	s := NewRedis("await", "", pool, slog.New(slog.DiscardHandler)).NewSession(&loopSwitch{moved: true}).(*Session)
+	defer s.Close()
+	do := func(line string) {
+		args := bytesArgs(line)
+		s.Dispatch(args, resp.AppendCommand(nil, args...))
+		s.Flush(nil, func([]byte) error { return nil })
+	}
+	if !s.Loopable() {
+		t.Fatal("a new session is not loopable")
+	}
+	do("MULTI")
+	if s.Loopable() {
+		t.Error("loopable inside MULTI")
+	}
+	do("DISCARD")
+	if !s.Loopable() {
+		t.Error("not loopable after DISCARD")
+	}
+	pool.Servers[0].Missed([]byte("k"), errors.New("test")) // ejects it
+	if s.Loopable() {
+		t.Error("loopable while a server of the pool is down")
+	}
+}

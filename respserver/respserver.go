@@ -61,6 +61,7 @@ func (h handler) NewSession(c frontend.Client) frontend.Session {
 // Awaiter is a Session an event loop can serve (see frontend.Awaiter).
 type Awaiter interface {
 	Await(w frontend.Waker) (pending, ok bool)
+	Loopable() bool
 }
 
 // session parses RESP for the Session it wraps.
@@ -77,6 +78,7 @@ type awaitSession struct {
 }
 
 func (s *awaitSession) Await(w frontend.Waker) (bool, bool) { return s.a.Await(w) }
+func (s *awaitSession) Loopable() bool                      { return s.a.Loopable() }
 
 // Dispatch implements frontend.Session. Protocol errors are fatal, as in Redis: once a request
 // is malformed, where the next one starts is unknown.

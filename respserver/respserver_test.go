@@ -29,6 +29,7 @@ func (s *fakeSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) { 
 func (s *fakeSession) Relay(net.Conn, []byte) error                           { return nil }
 func (s *fakeSession) Close()                                                 {}
 func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { s.awaited++; return false, true }
+func (s *fakeSession) Loopable() bool                                         { return true }
 
 type fakeHandler struct{ s *fakeSession }
 

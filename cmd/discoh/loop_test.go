@@ -129,3 +129,39 @@ func TestLoopMemcachedLargeValuesFromManyClients(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestClientMovesOffItsLoopAndBack: one connection alternates transactions and blocking
+// commands, which move it to a goroutine, with runs of plain requests long enough for it to go
+// back to its loop; every reply stays right through the moves.
+func TestClientMovesOffItsLoopAndBack(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: st.addr, Protocol: 2, PoolSize: 1, MaxRetries: -1})
+	t.Cleanup(func() { c.Close() })
+	for round := range 3 { // BLPOP's timeout is a second: go-redis rounds it up
+		counter := fmt.Sprintf("moves:%d", round)
+		_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, counter, 10, 0)
+			p.IncrBy(ctx, counter, int64(round))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("round %d: MULTI/EXEC: %v", round, err)
+		}
+		for i := range 150 { // past frontend.rejoinAfter batches
+			key := fmt.Sprintf("moves:%d:%d", round, i)
+			if err := c.Set(ctx, key, i, 0).Err(); err != nil {
+				t.Fatalf("round %d: SET %s: %v", round, key, err)
+			}
+			if got, err := c.Get(ctx, key).Int(); err != nil || got != i {
+				t.Fatalf("round %d: GET %s = %d, %v; want %d", round, key, got, err, i)
+			}
+		}
+		if got, err := c.Get(ctx, counter).Int(); err != nil || got != 10+round {
+			t.Fatalf("round %d: GET %s = %d, %v; want %d", round, counter, got, err, 10+round)
+		}
+		if err := c.BLPop(ctx, 10*time.Millisecond, fmt.Sprintf("moves:list:%d", round)).Err(); err != redis.Nil {
+			t.Fatalf("round %d: BLPOP of an empty list: %v; want nil after the timeout", round, err)
+		}
+	}
+}
