@@ -359,6 +359,8 @@ func (c *loopConn) rejoin(cc *clientConn) bool {
 	if err != nil {
 		return false
 	}
+	// Held until the loop has c: a wake or a stale handoff must not step, and maybe close, c
+	// before the loop watches its descriptor.
 	c.mu.Lock()
 	c.fd = fd
 	c.input, c.out, c.pend, c.fatal = input{}, nil, nil, nil
@@ -367,17 +369,16 @@ func (c *loopConn) rejoin(cc *clientConn) bool {
 	c.writingSince.Store(0)
 	c.lastActive.Store(time.Now().UnixNano())
 	c.moved.Store(nil)
-	c.mu.Unlock()
 	c.srv.swap(cc, c)
 	if err := c.l.add(c); err != nil {
-		c.mu.Lock()
 		c.closed = true
 		c.moved.Store(cc)
-		c.mu.Unlock()
 		c.srv.swap(c, cc)
+		c.mu.Unlock()
 		unix.Close(fd)
 		return false
 	}
+	c.mu.Unlock()
 	if c.srv.closing.Load() {
 		c.wake() // a shutdown that listed its clients before the swap did not see c
 	}

@@ -82,7 +82,7 @@ func (a *awaiter) CallDone(failed bool, server *backends.Server) {
 // mayBlock reports whether dispatching args (local, or else cmd), or flushing its reply, may
 // wait for more than the replies of the calls it sends.
 func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bool {
-	if s.tx != nil || s.pins != nil || s.blockers != nil || s.r.Dir != nil || !s.r.pool.Steady() {
+	if s.tx != nil || s.watching >= 0 || s.r.Dir != nil || !s.r.pool.Steady() {
 		return true
 	}
 	if local.run != nil {
@@ -91,10 +91,11 @@ func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bo
 	return cmd != nil && isBlocking(cmd, args)
 }
 
-// Loopable implements frontend.Awaiter: no transaction, watched keys or blocking connection,
-// and a pool whose requests can be served on a loop.
+// Loopable implements frontend.Awaiter: no transaction or watched keys, and a pool whose
+// requests can be served on a loop. The session's own connections (kept after WATCH or a
+// blocking command) do not matter: sending on them does not wait.
 func (s *Session) Loopable() bool {
-	return s.tx == nil && s.pins == nil && s.blockers == nil && s.r.Dir == nil && s.r.pool.Steady()
+	return s.tx == nil && s.watching < 0 && s.r.Dir == nil && s.r.pool.Steady()
 }
 
 // Await implements frontend.Awaiter. Literal replies and the replies of calls, writes to

@@ -193,8 +193,14 @@ func (s *Session) newCall(raw []byte, args [][]byte) *backends.Call {
 // WATCH on, so its commands stay in order with the transaction's), else on a shared one.
 func (s *Session) send(i int, call *backends.Call) {
 	if p := s.pins[i]; p != nil {
-		p.Send(call)
-		return
+		if !p.Broken() || s.watching == i {
+			p.Send(call) // a lost WATCH connection fails the call; EXEC reports the lost WATCH
+			return
+		}
+		// The connection failed, taking every call on it along: nothing sent later can
+		// overtake one of them, so the server's shared connections serve the session again.
+		p.Close()
+		delete(s.pins, i)
 	}
 	s.r.pool.Servers[i].Send(call, s.lane, s.id)
 }

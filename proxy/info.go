@@ -69,6 +69,10 @@ func (r *Redis) infoServer(b *strings.Builder) {
 
 func (r *Redis) infoClients(b *strings.Builder) {
 	fmt.Fprintf(b, "connected_clients:%d\r\n", r.Stats.Clients.Load())
+	if r.Front != nil {
+		fmt.Fprintf(b, "clients_moved_off_loops:%d\r\nclients_back_on_loops:%d\r\n",
+			r.Front.Moved.Load(), r.Front.Rejoined.Load())
+	}
 }
 
 func (r *Redis) infoStats(b *strings.Builder) {

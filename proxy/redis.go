@@ -28,7 +28,9 @@ type Redis struct {
 	// larger one is replaced by an error. 0 = no limit.
 	MaxReplyBytes int
 	// Dir is the pool's coherence directory; nil when no source covers the pool.
-	Dir     *coherence.Directory
+	Dir *coherence.Directory
+	// Front serves the pool's clients; INFO reports its event-loop counters. nil: none.
+	Front   *frontend.Server
 	pool    *backends.Pool
 	log     *slog.Logger
 	started time.Time

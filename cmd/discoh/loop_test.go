@@ -8,12 +8,15 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/discoh/discoh/internal/testproc"
 )
 
 // These tests drive the paths event loops add (pools with replicas 1 and no coherence are
@@ -130,24 +133,16 @@ func TestLoopMemcachedLargeValuesFromManyClients(t *testing.T) {
 	wg.Wait()
 }
 
-// TestClientMovesOffItsLoopAndBack: one connection alternates transactions and blocking
+// TestClientMovesOffItsLoopAndBack: one connection alternates transactions, WATCH and blocking
 // commands, which move it to a goroutine, with runs of plain requests long enough for it to go
-// back to its loop; every reply stays right through the moves.
+// back to its loop (INFO counts the moves); every reply stays right through the moves.
 func TestClientMovesOffItsLoopAndBack(t *testing.T) {
 	st := startRedisStack(t, 2, "")
 	ctx := context.Background()
 	c := redis.NewClient(&redis.Options{Addr: st.addr, Protocol: 2, PoolSize: 1, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
-	for round := range 3 { // BLPOP's timeout is a second: go-redis rounds it up
-		counter := fmt.Sprintf("moves:%d", round)
-		_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, counter, 10, 0)
-			p.IncrBy(ctx, counter, int64(round))
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("round %d: MULTI/EXEC: %v", round, err)
-		}
+	plain := func(round int) {
+		t.Helper()
 		for i := range 150 { // past frontend.rejoinAfter batches
 			key := fmt.Sprintf("moves:%d:%d", round, i)
 			if err := c.Set(ctx, key, i, 0).Err(); err != nil {
@@ -157,11 +152,78 @@ func TestClientMovesOffItsLoopAndBack(t *testing.T) {
 				t.Fatalf("round %d: GET %s = %d, %v; want %d", round, key, got, err, i)
 			}
 		}
-		if got, err := c.Get(ctx, counter).Int(); err != nil || got != 10+round {
-			t.Fatalf("round %d: GET %s = %d, %v; want %d", round, counter, got, err, 10+round)
+	}
+	// moves reads INFO's counts of moves off the loops and back.
+	moves := func() (off, back int) {
+		t.Helper()
+		info := c.Info(ctx, "clients").Val()
+		fmt.Sscanf(info[strings.Index(info, "clients_moved_off_loops:"):], "clients_moved_off_loops:%d\r\nclients_back_on_loops:%d", &off, &back)
+		return off, back
+	}
+	for round := range 2 { // BLPOP's timeout is a second: go-redis rounds it up
+		counter := fmt.Sprintf("moves:%d", round)
+		_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, counter, 10, 0)
+			p.IncrBy(ctx, counter, int64(round))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("round %d: MULTI/EXEC: %v", round, err)
 		}
+		plain(round)
+		err = c.Watch(ctx, func(tx *redis.Tx) error {
+			n, err := tx.Get(ctx, counter).Int()
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error { return p.Set(ctx, counter, n+1, 0).Err() })
+			return err
+		}, counter)
+		if err != nil {
+			t.Fatalf("round %d: WATCH/MULTI/EXEC: %v", round, err)
+		}
+		plain(round)
 		if err := c.BLPop(ctx, 10*time.Millisecond, fmt.Sprintf("moves:list:%d", round)).Err(); err != redis.Nil {
 			t.Fatalf("round %d: BLPOP of an empty list: %v; want nil after the timeout", round, err)
+		}
+		plain(round)
+		if got, err := c.Get(ctx, counter).Int(); err != nil || got != 11+round {
+			t.Fatalf("round %d: GET %s = %d, %v; want %d", round, counter, got, err, 11+round)
+		}
+		if off, back := moves(); off != 3*(round+1) || back != off {
+			t.Errorf("after round %d: %d moves off the loop, %d back; want %d and as many back", round, off, back, 3*(round+1))
+		}
+	}
+}
+
+// TestSessionOutlivesItsPinnedConnection: WATCH gives the session a server connection of its
+// own; after that server restarts, the session's next commands to it go through the server's
+// shared connections again instead of failing on the dead one.
+func TestSessionOutlivesItsPinnedConnection(t *testing.T) {
+	st := startRedisStack(t, 1, "    server_retry_timeout: 100ms")
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: st.addr, Protocol: 2, PoolSize: 1, MaxRetries: -1})
+	t.Cleanup(func() { c.Close() })
+	err := c.Watch(ctx, func(tx *redis.Tx) error {
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error { return p.Set(ctx, "pin", 1, 0).Err() })
+		return err
+	}, "pin")
+	if err != nil {
+		t.Fatalf("WATCH/MULTI/EXEC: %v", err)
+	}
+	port := st.servers[0].Port
+	st.servers[0].Kill()
+	st.servers[0] = testproc.RedisAt(t, port)
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Set(ctx, "after", "v", 0).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("SET still fails 5s after the server came back: %v", c.Set(ctx, "after", "v", 0).Err())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range 5 {
+		if got, err := c.Get(ctx, "after").Result(); err != nil || got != "v" {
+			t.Fatalf("GET %d after the restart = %q, %v; want v", i, got, err)
 		}
 	}
 }

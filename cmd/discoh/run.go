@@ -182,7 +182,9 @@ func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coher
 	router := proxy.NewRedis(pc.Name, listen, pool, log)
 	router.MaxReplyBytes = pc.Limits.MaxPendingOutputBytes
 	router.Dir = dir
-	return respserver.New(router, redisLimits(pc, dir), log)
+	srv := respserver.New(router, redisLimits(pc, dir), log)
+	router.Front = srv
+	return srv
 }
 
 // embeddedServer is an in-process cache server of an embedded pool.
