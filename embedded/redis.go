@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/alicebob/miniredis/v2/server"
 )
 
 // Redis is an in-process Redis-compatible server (miniredis).
@@ -20,7 +21,20 @@ func StartRedis(addr string) (*Redis, error) {
 	if err := m.StartAddr(addr); err != nil {
 		return nil, fmt.Errorf("embedded: redis on %s: %w", addr, err)
 	}
+	m.Server().SetPreHook(refuseCommandSubcommands)
 	return &Redis{m: m}, nil
+}
+
+// refuseCommandSubcommands answers COMMAND's subcommands (DOCS, COUNT, INFO, ...) as a Redis
+// without them does: miniredis answers every one with its COMMAND table, which redis-cli 7
+// cannot read as COMMAND DOCS (it aborts). Told the subcommand is unknown, redis-cli falls back
+// to its built-in help. COMMAND alone still answers.
+func refuseCommandSubcommands(c *server.Peer, cmd string, args ...string) bool {
+	if cmd != "COMMAND" || len(args) == 0 {
+		return false
+	}
+	c.WriteError(fmt.Sprintf("ERR unknown subcommand '%s'. Try COMMAND HELP.", args[0]))
+	return true
 }
 
 // Addr is the address the server listens on.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/discoh/discoh/internal/testproc"
 )
 
 func TestRedisCLI(t *testing.T) {
@@ -210,5 +212,24 @@ func TestReplyOverOutputLimit(t *testing.T) {
 	c.Set(ctx, "small", "ok", 0)
 	if got := c.Get(ctx, "small").Val(); got != "ok" {
 		t.Errorf("GET small after the refused reply = %q; want ok", got)
+	}
+}
+
+// TestRedisCLIOnTheEmbeddedDefault runs redis-cli as a user of the shipped configuration does,
+// with commands on its standard input (it then asks COMMAND DOCS first), against a pool of
+// in-process servers.
+func TestRedisCLIOnTheEmbeddedDefault(t *testing.T) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testproc.FreePort(t)))
+	startDiscoh(t, "pools:\n  main:\n    listen: "+addr+"\n    redis: true\n    embedded: true\n"+
+		"    servers:\n      - 127.0.0.1:0:1 r1\n      - 127.0.0.1:0:1 r2\n", addr)
+	host, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("redis-cli", "-h", host, "-p", port)
+	cmd.Stdin = strings.NewReader("set a 1\nmulti\nincr a\nincr a\nexec\nget a\nmset x 1 y 2\nmget x y\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-cli with commands on stdin: %v\n%s", err, out)
+	}
+	if want := "OK\nOK\nQUEUED\nQUEUED\n2\n3\n3\nOK\n1\n2"; strings.TrimSpace(string(out)) != want {
+		t.Errorf("redis-cli printed\n%s\nwant\n%s", out, want)
 	}
 }
