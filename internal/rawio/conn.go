@@ -29,7 +29,7 @@ type Conn struct {
 // NewConn returns a Conn for nc.
 func NewConn(nc net.Conn) *Conn {
 	c := &Conn{nc: nc}
-	if sc, ok := nc.(syscall.Conn); ok {
+	if sc, ok := nc.(syscall.Conn); ok && rawSockets {
 		c.raw, _ = sc.SyscallConn()
 	}
 	c.readFn, c.writeFn = c.readOnce, c.writeOnce

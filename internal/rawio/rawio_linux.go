@@ -6,6 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// rawSockets says Conn may read and write the socket itself on this system.
+const rawSockets = true
+
 // Read reads from the non-blocking descriptor fd into p. It returns unix.EAGAIN as ErrAgain.
 func Read(fd int, p []byte) (int, error) {
 	for {

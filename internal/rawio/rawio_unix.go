@@ -1,8 +1,11 @@
-//go:build !linux
+//go:build unix && !linux
 
 package rawio
 
 import "syscall"
+
+// rawSockets says Conn may read and write the socket itself on this system.
+const rawSockets = true
 
 // Read reads from the non-blocking descriptor fd into p (through the scheduler on this system).
 func Read(fd int, p []byte) (int, error) { return result(syscall.Read(fd, p)) }
