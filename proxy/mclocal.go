@@ -92,6 +92,10 @@ func (m *Memcache) appendStats(dst []byte) []byte {
 	stat("version", memcachedCompatVersion+"-discoh-"+Version)
 	stat("curr_connections", m.Stats.CurrConnections.Load())
 	stat("total_connections", m.Stats.TotalConnections.Load())
+	if m.Front != nil {
+		stat("clients_moved_off_loops", m.Front.Moved.Load())
+		stat("clients_back_on_loops", m.Front.Rejoined.Load())
+	}
 	stat("cmd_get", m.Stats.CmdGet.Load())
 	stat("cmd_set", m.Stats.CmdSet.Load())
 	stat("cmd_touch", m.Stats.CmdTouch.Load())

@@ -21,6 +21,7 @@ type Memcache struct {
 	Pool    string
 	Listen  string
 	Dir     *coherence.Directory // nil when no source covers the pool
+	Front   *frontend.Server     // serves the pool's clients; stats reports its loop counters
 	pool    *backends.Pool
 	log     *slog.Logger
 	started time.Time

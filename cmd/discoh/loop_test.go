@@ -227,3 +227,42 @@ func TestSessionOutlivesItsPinnedConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestMemcacheClientLeavesItsLoopDuringAnOutage: while a server is down, a client's requests
+// move it off its event loop (a write to the down server is journalled, an fsync); once the
+// server is back and the client calm, it returns. stats counts both.
+func TestMemcacheClientLeavesItsLoopDuringAnOutage(t *testing.T) {
+	st := startMemcacheStack(t, 3, replicated)
+	c := dialRaw(t, st.addr)
+	var gets strings.Builder
+	for i := range 20 {
+		roundTrip(t, c, fmt.Sprintf("set k%d 0 0 1\r\nv\r\n", i))
+		fmt.Fprintf(&gets, "get k%d\r\n", i)
+	}
+	statsHave := func(want string) bool { return bytes.Contains(roundTrip(t, c, "stats\r\n"), []byte(want)) }
+	if !statsHave("STAT clients_moved_off_loops 0\r\n") {
+		t.Fatalf("stats before the outage:\n%s", roundTrip(t, c, "stats\r\n"))
+	}
+	port := st.servers[1].Port
+	st.servers[1].Kill()
+	for deadline := time.Now().Add(5 * time.Second); !statsHave("STAT clients_moved_off_loops 1\r\n"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the client did not leave its loop while a server was down:\n%s", roundTrip(t, c, "stats\r\n"))
+		}
+		roundTrip(t, c, gets.String())
+	}
+	st.servers[1] = testproc.MemcachedAt(t, port)
+	for deadline := time.Now().Add(5 * time.Second); !statsHave("STAT server1_health up\r\n"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("server 1 not up again:\n%s", roundTrip(t, c, "stats\r\n"))
+		}
+	}
+	for range 70 {
+		if got := roundTrip(t, c, "get k0\r\n"); !bytes.Contains(got, []byte("VALUE k0 0 1\r\nv\r\n")) && !bytes.Equal(got, []byte("END\r\n")) {
+			t.Fatalf("get k0 = %q", got)
+		}
+	}
+	if !statsHave("STAT clients_back_on_loops 1\r\n") {
+		t.Errorf("the client is not back on its loop after the outage and 70 calm batches:\n%s", roundTrip(t, c, "stats\r\n"))
+	}
+}

@@ -174,10 +174,12 @@ func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coher
 	if !pc.Redis {
 		router := proxy.NewMemcache(pc.Name, listen, pool, log)
 		router.Dir = dir
-		return mcserver.New(router, mcserver.Limits{
+		srv := mcserver.New(router, mcserver.Limits{
 			Request: mcproto.Limits{ItemSizeMax: pc.Limits.ItemSizeMax},
 			Conn:    connLimits(pc, dir),
 		}, log)
+		router.Front = srv
+		return srv
 	}
 	router := proxy.NewRedis(pc.Name, listen, pool, log)
 	router.MaxReplyBytes = pc.Limits.MaxPendingOutputBytes
