@@ -197,8 +197,9 @@ func (s *Session) send(i int, call *backends.Call) {
 			p.Send(call) // a lost WATCH connection fails the call; EXEC reports the lost WATCH
 			return
 		}
-		// The connection failed, taking every call on it along: nothing sent later can
-		// overtake one of them, so the server's shared connections serve the session again.
+		// The connection failed, and every call on it with it: the server's shared
+		// connections serve the session again. (A request already written on it may still
+		// run on the server after a later one, as when a shared connection times out.)
 		p.Close()
 		delete(s.pins, i)
 	}

@@ -161,6 +161,12 @@ func cmdWatch(s *Session, args [][]byte, raw []byte) frontend.Action {
 		s.queueError(errCrossSlot)
 		return frontend.Continue
 	}
+	if s.watching == server && s.pins[server].Broken() {
+		// The keys watched so far went with the connection: a new one would hide that from
+		// EXEC, which must abort.
+		s.queueError("ERR discoh: the connection holding WATCH state was lost; EXEC will abort (UNWATCH or DISCARD first)")
+		return frontend.Continue
+	}
 	if err := s.pin(server); err != nil {
 		s.queueError("ERR backend " + s.r.pool.Servers[server].String() + ": " + err.Error())
 		return frontend.Continue

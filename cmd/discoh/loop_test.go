@@ -266,3 +266,44 @@ func TestMemcacheClientLeavesItsLoopDuringAnOutage(t *testing.T) {
 		t.Errorf("the client is not back on its loop after the outage and 70 calm batches:\n%s", roundTrip(t, c, "stats\r\n"))
 	}
 }
+
+// TestWatchLostWithItsConnectionAbortsExec: the session's connection holding WATCH state dies
+// (its server restarts) and the watched key changes meanwhile; a second WATCH on the same server
+// must not hide the loss: EXEC aborts.
+func TestWatchLostWithItsConnectionAbortsExec(t *testing.T) {
+	st := startRedisStack(t, 1, "    server_retry_timeout: 100ms")
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: st.addr, Protocol: 2, PoolSize: 1, MaxRetries: -1})
+	t.Cleanup(func() { c.Close() })
+	other := redis.NewClient(&redis.Options{Addr: st.addr, Protocol: 2, MaxRetries: -1})
+	t.Cleanup(func() { other.Close() })
+	conn := c.Conn()
+	defer conn.Close()
+	if err := conn.Do(ctx, "WATCH", "a").Err(); err != nil {
+		t.Fatal(err)
+	}
+	port := st.servers[0].Port
+	st.servers[0].Kill()
+	st.servers[0] = testproc.RedisAt(t, port)
+	for deadline := time.Now().Add(5 * time.Second); other.Set(ctx, "a", "changed", 0).Err() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not come back")
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the dead connection's reader has seen it die
+	conn.Do(ctx, "WATCH", "b")         // refused or not, it must not revive the lost WATCH
+	_, err := conn.TxPipelined(ctx, func(p redis.Pipeliner) error { return p.Set(ctx, "x", 1, 0).Err() })
+	if err == nil || !strings.Contains(err.Error(), "EXECABORT") {
+		t.Errorf("EXEC after the WATCH of a changed key was lost with its connection: %v; want EXECABORT", err)
+	}
+	// The next WATCH gets a new connection, and its transaction goes through.
+	if err := conn.Do(ctx, "WATCH", "a").Err(); err != nil {
+		t.Fatalf("WATCH after the aborted EXEC: %v", err)
+	}
+	if _, err := conn.TxPipelined(ctx, func(p redis.Pipeliner) error { return p.Set(ctx, "x", 2, 0).Err() }); err != nil {
+		t.Errorf("WATCH/MULTI/EXEC after the aborted one: %v", err)
+	}
+	if got, _ := other.Get(ctx, "x").Result(); got != "2" {
+		t.Errorf("x = %q after the transaction; want 2", got)
+	}
+}
