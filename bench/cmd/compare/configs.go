@@ -38,9 +38,11 @@ func nutcrackerYAML(listen string, redis bool, servers []string) string {
 	return "bench:\n" + indent(keys, "  ")
 }
 
-// discohYAML is the same pool under discoh's pools key, with quiet logs.
-func discohYAML(listen string, redis bool, servers []string) string {
-	keys := append([]string{fmt.Sprintf("timeout: %dms", timeoutMs)}, poolKeys(listen, redis, servers)...)
+// discohYAML is the same pool under discoh's pools key, with quiet logs and any extra pool keys
+// of discoh's own (such as "replicas: 2").
+func discohYAML(listen string, redis bool, servers, extra []string) string {
+	keys := append([]string{fmt.Sprintf("timeout: %dms", timeoutMs)}, extra...)
+	keys = append(keys, poolKeys(listen, redis, servers)...)
 	return "pools:\n  bench:\n" + indent(keys, "    ") + "log:\n  level: warn\n"
 }
 

@@ -13,7 +13,7 @@ import (
 var testServers = []string{"127.0.0.1:7001:1 s1", "127.0.0.1:7002:1 s2"}
 
 func TestDiscohReadsItsConfig(t *testing.T) {
-	cfg, err := config.Parse([]byte(discohYAML("127.0.0.1:7000", true, testServers)))
+	cfg, err := config.Parse([]byte(discohYAML("127.0.0.1:7000", true, testServers, []string{"replicas: 2"})))
 	if err != nil {
 		t.Fatalf("config.Parse: %v", err)
 	}
@@ -24,6 +24,9 @@ func TestDiscohReadsItsConfig(t *testing.T) {
 	if p.Listen != "127.0.0.1:7000" || !p.Redis || p.Hash != hashName || p.Distribution != distribution ||
 		p.Timeout != timeoutMs*time.Millisecond || p.ServerConnections != 1 || len(p.Servers) != 2 {
 		t.Errorf("got pool %+v; want the bench settings", p)
+	}
+	if p.Replicas != 2 {
+		t.Errorf("got replicas %d; want the extra key's 2", p.Replicas)
 	}
 	if s := p.Servers[1]; s.Addr != "127.0.0.1:7002" || s.Weight != 1 || s.Name != "s2" {
 		t.Errorf("got server %+v; want 127.0.0.1:7002 weight 1 named s2", s)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,7 +41,8 @@ type options struct {
 	idleConns      int
 	rows           *regexp.Regexp
 	seed           uint64
-	discoh         string // a prebuilt binary; "" builds ./cmd/discoh
+	discoh         string   // a prebuilt binary; "" builds ./cmd/discoh
+	discohPool     []string // extra keys for discoh's pools, e.g. "replicas: 2"
 }
 
 func parseFlags() (options, error) {
@@ -55,8 +57,14 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.idleConns, "idle", 10000, "idle clients for the memory test (0 skips it)")
 	rows := flag.String("rows", "", "run only the rows whose name matches this regexp")
 	flag.StringVar(&o.discoh, "discoh", "", "use this discoh binary instead of building ./cmd/discoh")
+	pool := flag.String("discoh-pool", "", "extra keys for discoh's pools, separated by ';' (e.g. 'replicas: 2')")
 	flag.Uint64Var(&o.seed, "seed", uint64(time.Now().UnixNano()), "memcached load's random seed")
 	flag.Parse()
+	for _, k := range strings.Split(*pool, ";") {
+		if k = strings.TrimSpace(k); k != "" {
+			o.discohPool = append(o.discohPool, k)
+		}
+	}
 	var err error
 	o.rows, err = regexp.Compile(*rows)
 	return o, err
@@ -94,7 +102,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	st, err := startStack(dir, bin)
+	st, err := startStack(dir, bin, o.discohPool)
 	if err != nil {
 		return err
 	}

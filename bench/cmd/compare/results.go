@@ -60,6 +60,9 @@ func notes(o options, fileLimit uint64, mcSkip error) []string {
 		"CPU and peak RSS are of the process the clients talk to (for direct: the cache server), from /proc/PID/stat and VmHWM (reset before each run).",
 		fmt.Sprintf("Open-file limit of harness and servers: %d. The idle-connection test runs on a nutcracker and a discoh started for it.", fileLimit),
 	}
+	if len(o.discohPool) > 0 {
+		out = append(out, fmt.Sprintf("discoh's pools also set: %s.", strings.Join(o.discohPool, "; ")))
+	}
 	if mcSkip != nil {
 		out = append(out, fmt.Sprintf("memcached rows skipped: %v", mcSkip))
 	}

@@ -29,6 +29,7 @@ const backendsPerPool = 2
 type stack struct {
 	dir      string
 	discoh   string                              // the binary
+	extra    []string                            // discoh's extra pool keys
 	backends map[string][]*proc.Process          // by protocol
 	targets  map[string]map[string]*proc.Process // by protocol, then report target
 	servers  map[string][]string                 // the backends as pool config entries, by protocol
@@ -38,8 +39,8 @@ type stack struct {
 
 // startStack starts the backends and proxies, with their files in dir. A
 // discoh that refuses the memcached pool only disables the memcached rows.
-func startStack(dir, discoh string) (*stack, error) {
-	st := &stack{dir: dir, discoh: discoh, backends: map[string][]*proc.Process{}, servers: map[string][]string{},
+func startStack(dir, discoh string, extra []string) (*stack, error) {
+	st := &stack{dir: dir, discoh: discoh, extra: extra, backends: map[string][]*proc.Process{}, servers: map[string][]string{},
 		targets: map[string]map[string]*proc.Process{}}
 	for _, protocol := range []string{redisProto, mcProto} {
 		if err := st.startProtocol(protocol); err != nil {
@@ -126,7 +127,7 @@ func (st *stack) startNutcracker(name, protocol string) (*proc.Process, error) {
 // startDiscoh starts a discoh over the protocol's backends.
 func (st *stack) startDiscoh(name, protocol string) (*proc.Process, error) {
 	addr, conf, err := st.writeConfig(name, func(addr string) string {
-		return discohYAML(addr, protocol == redisProto, st.servers[protocol])
+		return discohYAML(addr, protocol == redisProto, st.servers[protocol], st.extra)
 	})
 	if err != nil {
 		return nil, err
