@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/discoh/discoh/backends/health"
@@ -40,13 +41,14 @@ const DefaultReplayLimit = 100_000
 // guard gives a server its health tracker and replay queue. A server whose queue holds keys at
 // start missed invalidations before a restart of discoh: it serves no reads until they are
 // replayed.
-func (s *Server) guard(f *Failover, pool string) error {
+func (s *Server) guard(f *Failover, pool string, down *atomic.Int32) error {
 	q, err := replay.Open(filepath.Join(f.DataDir, pool), s.Name, max(f.ReplayLimit, 1))
 	if err != nil {
 		return fmt.Errorf("backends: replay queue of %s: %w", s, err)
 	}
 	s.queue, s.proto = q, &f.Protocol
 	s.health = health.New(f.Health, s.probe)
+	s.health.CountDowns(down)
 	s.health.OnReturn(s.catchUp)
 	if q.Len() > 0 || q.Overflowed() {
 		s.health.Eject(errors.New("missed invalidations from before a restart"))

@@ -39,6 +39,7 @@ type Pool struct {
 	replicas  int
 	autoEject bool
 	writes    writes
+	down      atomic.Int32 // servers not up, as their health trackers count them
 }
 
 // NewPool builds the servers and the ring.
@@ -63,7 +64,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	}
 	if cfg.Failover != nil {
 		for _, s := range p.Servers {
-			if err := s.guard(cfg.Failover, cfg.Name); err != nil {
+			if err := s.guard(cfg.Failover, cfg.Name, &p.down); err != nil {
 				p.Close()
 				return nil, err
 			}
@@ -81,15 +82,8 @@ func (p *Pool) Owner(key []byte) int {
 func (p *Pool) Replicas() int { return p.replicas }
 
 // Steady reports whether every server is up: no write then has to be journalled for a down
-// server's replay (an fsync) before it is sent.
-func (p *Pool) Steady() bool {
-	for _, s := range p.Servers {
-		if !s.Up() {
-			return false
-		}
-	}
-	return true
-}
+// server's replay (an fsync) before it is sent. One atomic load, whatever the pool's size.
+func (p *Pool) Steady() bool { return p.down.Load() == 0 }
 
 // ReadTargets appends the servers to read key from, best first: its live copies in ring order
 // and, in an auto-eject pool whose copies are all down, the next live server on the ring. Empty

@@ -92,6 +92,7 @@ func TestSteadyWhileEveryServerIsUp(t *testing.T) {
 		t.Errorf("warm window over: warming %v, recovered %d; want the return forgotten", s.Warming(), s.recovered.Load())
 	}
 	tracker := health.New(health.DefaultConfig(), func(context.Context) error { return errors.New("down") })
+	tracker.CountDowns(&p.down)
 	s.health = tracker
 	t.Cleanup(func() { s.health = nil; tracker.Close() }) // before the pool closes: s has no replay queue
 	tracker.Eject(errors.New("test"))

@@ -45,6 +45,7 @@ type Tracker struct {
 	lastErr   error
 	nextProbe time.Time
 	stop      context.CancelFunc // stops the running prober; nil when none runs
+	downGauge *atomic.Int32      // counts this server while it is not up; nil for none
 	closed    bool
 	probers   sync.WaitGroup
 }
@@ -81,6 +82,15 @@ func (t *Tracker) OnReturn(hook func(ctx context.Context) error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.onReturn = hook
+}
+
+// CountDowns makes the Tracker add one to g while its server is not up
+// (down or returning), so a pool can tell with one load whether all of its
+// servers are up. Set it before the server can go down.
+func (t *Tracker) CountDowns(g *atomic.Int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.downGauge = g
 }
 
 // Up reports whether the server takes calls: one atomic load, no lock, no
@@ -126,6 +136,9 @@ func (t *Tracker) downLocked() {
 		t.state = StateDown
 	case StateUp:
 		t.up.Store(false)
+		if t.downGauge != nil {
+			t.downGauge.Add(1)
+		}
 		t.state = StateDown
 		t.downs++
 		t.startProberLocked(t.cfg.holdDown(t.recordDownLocked()))

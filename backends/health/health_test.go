@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -402,6 +403,32 @@ func BenchmarkUp(b *testing.B) {
 			if tr.Up() {
 				tr.Success()
 			}
+		}
+	})
+}
+
+func TestCountDownsWhileNotUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var down atomic.Int32
+		a := newTracker(t, testConfig(), (&prober{fails: 1}).probe)
+		b := newTracker(t, testConfig(), (&prober{}).probe)
+		a.CountDowns(&down)
+		b.CountDowns(&down)
+		fail(a, 3)
+		a.Eject(errCall) // already down: counted once
+		b.Eject(errCall)
+		if n := down.Load(); n != 2 {
+			t.Fatalf("two servers down: gauge %d; want 2", n)
+		}
+		time.Sleep(time.Second + time.Millisecond) // b's first probe succeeds, a's fails
+		synctest.Wait()
+		if n := down.Load(); n != 1 || !b.Up() || a.Up() {
+			t.Fatalf("after b's return: gauge %d, a up %v, b up %v; want 1, false, true", n, a.Up(), b.Up())
+		}
+		time.Sleep(2 * time.Second) // a's second probe, 2s after its first
+		synctest.Wait()
+		if n := down.Load(); n != 0 || !a.Up() {
+			t.Errorf("after a's return: gauge %d, a up %v; want 0, true", n, a.Up())
 		}
 	})
 }

@@ -97,5 +97,8 @@ func (t *Tracker) markUp(ctx context.Context) bool {
 	t.stop = nil
 	t.failures.Store(0)
 	t.up.Store(true)
+	if t.downGauge != nil {
+		t.downGauge.Add(-1)
+	}
 	return true
 }
