@@ -82,7 +82,7 @@ func (a *awaiter) CallDone(failed bool, server *backends.Server) {
 // mayBlock reports whether dispatching args (local, or else cmd), or flushing its reply, may
 // wait for more than the replies of the calls it sends.
 func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bool {
-	if s.tx != nil || s.watching >= 0 || s.r.Dir != nil || !s.r.pool.Steady() {
+	if !s.Loopable() {
 		return true
 	}
 	if local.run != nil {

@@ -15,24 +15,14 @@ type mcGet struct {
 	kind    mcproto.Kind
 	exptime int64 // gat and gats
 	calls   []*backends.Call
-	keyBuf  []byte // copies of the client's keys, in its order: key i ends at keyBuf[ends[i]]
-	ends    []int
-	order   []int // for each key, the index of its server's call
+	keys    keyList // copies of the client's keys, in its order
+	order   []int   // for each key, the index of its server's call
 
 	share [][]byte // scratch: one server's keys
 	rest  [][]byte // scratch: what is left of each server's reply
 }
 
 var mcGetPool = sync.Pool{New: func() any { return new(mcGet) }}
-
-// key returns the client's i-th key.
-func (g *mcGet) key(i int) []byte {
-	start := 0
-	if i > 0 {
-		start = g.ends[i-1]
-	}
-	return g.keyBuf[start:g.ends[i]]
-}
 
 // dispatchGet sends each server its share of the keys, or the whole request to the one server
 // that owns them all.
@@ -52,8 +42,7 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 	g := mcGetPool.Get().(*mcGet)
 	g.kind, g.exptime = req.Kind, req.Exptime
 	for i, key := range req.Keys {
-		g.keyBuf = append(g.keyBuf, key...)
-		g.ends = append(g.ends, len(g.keyBuf))
+		g.keys.add(key)
 		g.order = append(g.order, indexOf(servers, owners[i]))
 	}
 	for _, server := range servers {
@@ -135,7 +124,7 @@ func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
 	hits := 0
 	for i, c := range g.order {
 		v, next, ok, _ := mcproto.NextValue(rest[c])
-		if ok && bytes.Equal(v.Key, g.key(i)) {
+		if ok && bytes.Equal(v.Key, g.keys.at(i)) {
 			dst = append(dst, v.Raw...)
 			rest[c] = next
 			hits++
@@ -154,7 +143,7 @@ func (g *mcGet) elsewhere(s *MemcacheSession, i int) (blocks []byte, ok bool) {
 		if c != i {
 			continue
 		}
-		key := g.key(k)
+		key := g.keys.at(k)
 		req := mcproto.AppendGetLine(nil, g.kind, g.exptime, key)
 		call := askCopies(s.m.pool, key, failed.Server, req, uint8(g.kind), s.send)
 		if call == nil {
@@ -176,6 +165,7 @@ func (g *mcGet) release() {
 	clear(g.calls)
 	clear(g.rest)
 	g.calls, g.rest = g.calls[:0], g.rest[:0]
-	g.keyBuf, g.ends, g.order = g.keyBuf[:0], g.ends[:0], g.order[:0]
+	g.keys.reset()
+	g.order = g.order[:0]
 	mcGetPool.Put(g)
 }

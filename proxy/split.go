@@ -13,15 +13,12 @@ import (
 // Splits are pooled with the scratch that building and merging them use, so a steady stream of
 // MGETs and MSETs allocates nothing.
 type split struct {
-	calls  []*backends.Call
-	copies []*backends.Call // a write's other copies: waited for, not merged
-	write  bool             // a failed part's keys are missed writes
-	merge  mergeFunc
-	order  []int // MGET: for each key in the client's order, the index of its call
-	// writing are the keys of a write on their way to several copies (Pool.BeginWrite),
-	// copied into keyBuf: writing[i] ends at keyBuf[writing[i]].
-	writing []int
-	keyBuf  []byte
+	calls   []*backends.Call
+	copies  []*backends.Call // a write's other copies: waited for, not merged
+	write   bool             // a failed part's keys are missed writes
+	merge   mergeFunc
+	order   []int   // MGET: for each key in the client's order, the index of its call
+	writing keyList // keys of a write on their way to several copies (Pool.BeginWrite)
 
 	// Scratch, kept between uses.
 	parts, copyParts     [][][]byte // the arguments of each server's call, by server
@@ -57,7 +54,8 @@ func (sp *split) release() {
 	}
 	sp.calls, sp.copies, sp.replies = sp.calls[:0], sp.copies[:0], sp.replies[:0]
 	sp.write, sp.merge = false, nil
-	sp.order, sp.writing, sp.keyBuf = sp.order[:0], sp.writing[:0], sp.keyBuf[:0]
+	sp.order = sp.order[:0]
+	sp.writing.reset()
 	splitPool.Put(sp)
 }
 
@@ -106,8 +104,7 @@ func (s *Session) splitKeys(args [][]byte, keys []int, spec splitSpec) *split {
 		}
 		if len(targets) > 1 {
 			s.r.pool.BeginWrite(args[k])
-			sp.keyBuf = append(sp.keyBuf, args[k]...)
-			sp.writing = append(sp.writing, len(sp.keyBuf))
+			sp.writing.add(args[k])
 		}
 	}
 	sp.calls = s.sendParts(sp.calls, sp.parts, sp.servers)
@@ -164,10 +161,8 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 	if sp.write {
 		waitCopies(sp.calls)
 	}
-	start := 0
-	for _, end := range sp.writing {
-		s.r.pool.EndWrite(sp.keyBuf[start:end])
-		start = end
+	for i := range sp.writing.len() {
+		s.r.pool.EndWrite(sp.writing.at(i))
 	}
 	replies := sp.replies[:0]
 	var failed *backends.Call
@@ -217,9 +212,7 @@ func waitCopies(copies []*backends.Call) {
 
 // mergeMGet puts each server's values back in the client's key order.
 func mergeMGet(s *Session, sp *split, replies [][]byte, dst []byte) []byte {
-	for len(sp.elems) < len(replies) {
-		sp.elems = append(sp.elems, nil)
-	}
+	sp.elems = grow(sp.elems, len(replies))
 	elems := sp.elems[:len(replies)]
 	for i, r := range replies {
 		var err error
