@@ -147,12 +147,12 @@ func (s *Server) startLooped(l *loop, fd int) {
 	// As Go does for the connections it accepts: no Nagle delay, keep-alive probes.
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-	c := &loopConn{l: l, srv: s, fd: fd}
+	c := &loopConn{l: l, srv: s, id: s.lastID.Add(1), fd: fd}
 	c.lastActive.Store(time.Now().UnixNano())
 	sess := s.handler.NewSession(c)
 	aw, ok := sess.(Awaiter)
 	if !ok {
-		if cc := s.adopt(nil, fd, peerAddr(fd), sess); cc != nil {
+		if cc := s.adopt(nil, c.id, fd, peerAddr(fd), sess); cc != nil {
 			c.moved.Store(cc) // the session holds c as its Client
 			go cc.guard((*clientConn).serveLoop)
 		}
@@ -171,7 +171,7 @@ func (s *Server) startLooped(l *loop, fd int) {
 // adopt makes fd a connection for a goroutine of its own to serve; it takes old's place among
 // the server's connections (none for a new one). It returns nil, having closed fd and the
 // session, when the runtime cannot take the descriptor.
-func (s *Server) adopt(old served, fd int, addr string, sess Session) *clientConn {
+func (s *Server) adopt(old served, id uint64, fd int, addr string, sess Session) *clientConn {
 	f := os.NewFile(uintptr(fd), addr)
 	nc, err := net.FileConn(f)
 	f.Close()
@@ -185,7 +185,7 @@ func (s *Server) adopt(old served, fd int, addr string, sess Session) *clientCon
 		}
 		return nil
 	}
-	c := &clientConn{srv: s, nc: nc, io: rawio.NewConn(nc), sess: sess}
+	c := &clientConn{srv: s, id: id, nc: nc, io: rawio.NewConn(nc), sess: sess}
 	s.swap(old, c)
 	return c
 }

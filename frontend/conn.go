@@ -28,6 +28,7 @@ const (
 // in order with one write, repeat.
 type clientConn struct {
 	srv  *Server
+	id   uint64
 	nc   net.Conn
 	io   *rawio.Conn // nc, read and written without handing the processor off
 	sess Session
@@ -47,8 +48,8 @@ type clientConn struct {
 	stopping atomic.Bool // a watch is being stopped: its read deadline is not a wake
 }
 
-func newClientConn(s *Server, nc net.Conn) *clientConn {
-	return &clientConn{srv: s, nc: nc, io: rawio.NewConn(nc), input: input{buf: make([]byte, 0, readChunk)}}
+func newClientConn(s *Server, id uint64, nc net.Conn) *clientConn {
+	return &clientConn{srv: s, id: id, nc: nc, io: rawio.NewConn(nc), input: input{buf: make([]byte, 0, readChunk)}}
 }
 
 // RemoteAddr is the client's address ("unknown" for a client moved off an event loop after its
@@ -59,6 +60,9 @@ func (c *clientConn) RemoteAddr() string {
 	}
 	return "unknown"
 }
+
+// ID implements Client.
+func (c *clientConn) ID() uint64 { return c.id }
 
 // serve runs a client accepted for a goroutine of its own.
 func (c *clientConn) serve() {

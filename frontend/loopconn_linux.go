@@ -21,6 +21,7 @@ var errClientGone = errors.New("frontend: client gone")
 type loopConn struct {
 	l    *loop
 	srv  *Server
+	id   uint64
 	fd   int // the socket: closed once closed is set (until a rejoin brings a new one)
 	sess Awaiter
 
@@ -57,6 +58,9 @@ func (c *loopConn) peer() string {
 	}
 	return peerAddr(c.fd)
 }
+
+// ID implements Client.
+func (c *loopConn) ID() uint64 { return c.id }
 
 // Looped implements Client.
 func (c *loopConn) Looped() bool { return c.moved.Load() == nil }
@@ -335,7 +339,7 @@ func (c *loopConn) move(action Action, err error) {
 	c.buf, c.r = nil, 0
 	addr := c.peer()
 	c.closed = true
-	cc := c.srv.adopt(c, c.fd, addr, c.sess)
+	cc := c.srv.adopt(c, c.id, c.fd, addr, c.sess)
 	if cc == nil {
 		return
 	}

@@ -41,6 +41,7 @@ type Server struct {
 	// acceptFile is the listener's socket as the loops accept on it; closed with the listener.
 	acceptFile io.Closer
 	done       sync.WaitGroup // one per live connection
+	lastID     atomic.Uint64  // the ID of the last client accepted
 
 	Accepted atomic.Int64 // connections accepted since start
 	Rejected atomic.Int64 // connections refused over MaxConnections
@@ -110,7 +111,7 @@ func (s *Server) start(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	c := newClientConn(s, nc)
+	c := newClientConn(s, s.lastID.Add(1), nc)
 	s.conns[c] = struct{}{}
 	s.done.Add(1)
 	s.mu.Unlock()

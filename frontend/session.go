@@ -77,6 +77,9 @@ func (e *FatalError) Unwrap() error { return e.Err }
 
 // Client is what a Session may ask of its connection.
 type Client interface {
+	// ID is the client's number, unique among the server's clients since it started (CLIENT
+	// ID), and the same for every Session the client is served with.
+	ID() uint64
 	RemoteAddr() string
 	// Watch reports the client hanging up while the session waits on something long, such as
 	// a blocking command: onClose runs if the client closes before stop is called. Bytes the

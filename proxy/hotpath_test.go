@@ -209,6 +209,7 @@ type hotClient struct{}
 func (hotClient) RemoteAddr() string         { return "127.0.0.1:1" }
 func (hotClient) Watch(func()) (stop func()) { return func() {} }
 func (hotClient) Looped() bool               { return false }
+func (hotClient) ID() uint64                 { return 1 }
 
 // hotServers starts two redis-servers and two memcached, and fills every key, so the GETs hit.
 func hotServers(tb testing.TB) *hotAddrs {

@@ -68,7 +68,8 @@ func (r *Redis) infoServer(b *strings.Builder) {
 }
 
 func (r *Redis) infoClients(b *strings.Builder) {
-	fmt.Fprintf(b, "connected_clients:%d\r\n", r.Stats.Clients.Load())
+	connected, _ := clientCounts(r.Front)
+	fmt.Fprintf(b, "connected_clients:%d\r\n", connected)
 	if r.Front != nil {
 		fmt.Fprintf(b, "clients_moved_off_loops:%d\r\nclients_back_on_loops:%d\r\n",
 			r.Front.Moved.Load(), r.Front.Rejoined.Load())
@@ -76,7 +77,8 @@ func (r *Redis) infoClients(b *strings.Builder) {
 }
 
 func (r *Redis) infoStats(b *strings.Builder) {
-	fmt.Fprintf(b, "total_connections_received:%d\r\n", r.Stats.Connections.Load())
+	_, total := clientCounts(r.Front)
+	fmt.Fprintf(b, "total_connections_received:%d\r\n", total)
 	fmt.Fprintf(b, "total_commands_processed:%d\r\n", r.Stats.Commands.Load())
 	fmt.Fprintf(b, "total_error_replies:%d\r\n", r.Stats.Errors.Load())
 	fmt.Fprintf(b, "backend_errors:%d\r\n", r.Stats.Backend.Load())
@@ -120,4 +122,13 @@ func writeCoherenceStats(st coherence.Stats, put func(name string, v int64)) {
 	} {
 		put(c.name, c.v)
 	}
+}
+
+// clientCounts returns the clients front serves now and those it has admitted since it started
+// (over max_clients ones are not), or zeros without a front end.
+func clientCounts(front *frontend.Server) (connected, total int64) {
+	if front == nil {
+		return 0, 0
+	}
+	return int64(front.Clients()), front.Accepted.Load() - front.Rejected.Load()
 }

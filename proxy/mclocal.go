@@ -90,8 +90,9 @@ func (m *Memcache) appendStats(dst []byte) []byte {
 	stat("uptime", int64(now.Sub(m.started).Seconds()))
 	stat("time", now.Unix())
 	stat("version", memcachedCompatVersion+"-discoh-"+Version)
-	stat("curr_connections", m.Stats.CurrConnections.Load())
-	stat("total_connections", m.Stats.TotalConnections.Load())
+	connected, total := clientCounts(m.Front)
+	stat("curr_connections", connected)
+	stat("total_connections", total)
 	if m.Front != nil {
 		stat("clients_moved_off_loops", m.Front.Moved.Load())
 		stat("clients_back_on_loops", m.Front.Rejoined.Load())

@@ -26,21 +26,18 @@ type Memcache struct {
 	log     *slog.Logger
 	started time.Time
 
-	lastID atomic.Uint64
-	Stats  MemcacheStats
+	Stats MemcacheStats
 }
 
 // MemcacheStats are the counters `stats` reports, named as memcached names them.
 type MemcacheStats struct {
-	CurrConnections  atomic.Int64
-	TotalConnections atomic.Int64
-	CmdGet           atomic.Int64 // keys asked for
-	GetHits          atomic.Int64
-	GetMisses        atomic.Int64
-	CmdSet           atomic.Int64
-	CmdTouch         atomic.Int64
-	BackendErrors    atomic.Int64
-	WarmCopies       atomic.Int64 // values copied from a partner to a copy that missed them
+	CmdGet        atomic.Int64 // keys asked for
+	GetHits       atomic.Int64
+	GetMisses     atomic.Int64
+	CmdSet        atomic.Int64
+	CmdTouch      atomic.Int64
+	BackendErrors atomic.Int64
+	WarmCopies    atomic.Int64 // values copied from a partner to a copy that missed them
 }
 
 // MemcacheFramer frames memcached replies by the request that caused them.
@@ -55,7 +52,5 @@ func NewMemcache(name, listen string, pool *backends.Pool, log *slog.Logger) *Me
 
 // NewSession implements mcserver.Handler.
 func (m *Memcache) NewSession(c frontend.Client) mcserver.Session {
-	m.Stats.CurrConnections.Add(1)
-	m.Stats.TotalConnections.Add(1)
-	return &MemcacheSession{m: m, client: c, id: m.lastID.Add(1)}
+	return &MemcacheSession{m: m, client: c, id: c.ID()}
 }

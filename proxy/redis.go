@@ -35,18 +35,15 @@ type Redis struct {
 	log     *slog.Logger
 	started time.Time
 
-	lastID atomic.Uint64
-	Stats  Stats
+	Stats Stats
 }
 
 // Stats are the counters INFO reports.
 type Stats struct {
-	Clients     atomic.Int64 // connected now
-	Connections atomic.Int64 // accepted since start
-	Commands    atomic.Int64 // requests dispatched
-	Errors      atomic.Int64 // error replies sent, of any cause
-	Backend     atomic.Int64 // requests that failed on a server (down, timeout)
-	WarmCopies  atomic.Int64 // values copied from a partner to a copy that missed them
+	Commands   atomic.Int64 // requests dispatched
+	Errors     atomic.Int64 // error replies sent, of any cause
+	Backend    atomic.Int64 // requests that failed on a server (down, timeout)
+	WarmCopies atomic.Int64 // values copied from a partner to a copy that missed them
 }
 
 // NewRedis returns the router for one pool.
@@ -56,7 +53,5 @@ func NewRedis(name, listen string, pool *backends.Pool, log *slog.Logger) *Redis
 
 // NewSession implements respserver.Handler.
 func (r *Redis) NewSession(c frontend.Client) respserver.Session {
-	r.Stats.Clients.Add(1)
-	r.Stats.Connections.Add(1)
-	return &Session{r: r, client: c, id: r.lastID.Add(1), watching: -1}
+	return &Session{r: r, client: c, id: c.ID(), watching: -1}
 }

@@ -201,5 +201,4 @@ func lastFrame(frames []byte) []byte {
 func (s *Session) Close() {
 	s.closeBlockers()
 	s.closePins()
-	s.r.Stats.Clients.Add(-1)
 }

@@ -41,6 +41,7 @@ type fakeClient struct{ looped bool }
 func (fakeClient) RemoteAddr() string         { return "test" }
 func (fakeClient) Watch(func()) (stop func()) { return func() {} }
 func (c *fakeClient) Looped() bool            { return c.looped }
+func (c *fakeClient) ID() uint64              { return 1 }
 
 func newTestSession(t *testing.T, client *fakeClient) (frontend.Session, *fakeSession) {
 	t.Helper()

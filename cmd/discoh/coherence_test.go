@@ -176,14 +176,14 @@ func TestHotKeyHerdCausesOnePull(t *testing.T) {
 
 func infoInt(t *testing.T, c *redis.Client, field string) int64 {
 	t.Helper()
-	info := c.Info(t.Context(), "coherence").Val()
+	info := c.Info(t.Context()).Val()
 	for _, line := range strings.Split(info, "\r\n") {
 		var n int64
 		if _, err := fmt.Sscanf(line, field+":%d", &n); err == nil {
 			return n
 		}
 	}
-	t.Fatalf("INFO coherence has no %s:\n%s", field, info)
+	t.Fatalf("INFO has no %s:\n%s", field, info)
 	return 0
 }
 

@@ -527,3 +527,37 @@ func TestClientThatStopsReadingIsClosed(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// INFO counts the clients connected now and since the start; each has its own CLIENT ID.
+func TestClientCountsAndIDs(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	c := st.client(t, 2)
+	c.Options().PoolSize = 1
+	before := infoInt(t, c, "total_connections_received")
+	ids := map[string]bool{}
+	var raws []*rawConn
+	for range 3 {
+		r := dialRaw(t, st.addr)
+		r.send("CLIENT ID\r\n")
+		line, err := r.r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, ":") || ids[line] {
+			t.Fatalf("CLIENT ID = %q, %v; want a new integer (have %v)", line, err, ids)
+		}
+		ids[line] = true
+		raws = append(raws, r)
+	}
+	if n := infoInt(t, c, "connected_clients"); n != 4 {
+		t.Errorf("connected_clients = %d with 3 raw clients and the INFO one; want 4", n)
+	}
+	if n := infoInt(t, c, "total_connections_received"); n != before+3 {
+		t.Errorf("total_connections_received = %d after 3 more; want %d", n, before+3)
+	}
+	raws[0].nc.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for infoInt(t, c, "connected_clients") != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("connected_clients = %d 5s after a client left; want 3", infoInt(t, c, "connected_clients"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
