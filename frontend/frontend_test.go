@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -20,10 +21,13 @@ import (
 // "echo X" replies X, "skip N" replies "skipped" and discards the next N bytes, "quit" closes,
 // "bad" is a fatal error, "later X" replies X from another goroutine a little later, "block X"
 // replies "blocked X" once the connection has a goroutine of its own, "hold" and "release"
-// likewise set and clear state that keeps it there, "where" replies "loop" or "goroutine".
+// likewise set and clear state that keeps it there, "where" replies "loop" or "goroutine",
+// "name X" names the session (state it keeps: it is not shed), "whoami" replies its name and
+// client ID as "name#ID".
 type lineSession struct {
 	client Client
-	held   bool // guarded by mu
+	held   bool   // guarded by mu
+	name   string // guarded by mu
 
 	mu    sync.Mutex
 	out   []*string     // replies in request order; a "later" one is filled in when it is in
@@ -31,9 +35,13 @@ type lineSession struct {
 	waker Waker
 }
 
-type lineHandler struct{}
+// lineHandler counts the sessions it makes in made.
+type lineHandler struct{ made *atomic.Int64 }
 
-func (lineHandler) NewSession(c Client) Session { return &lineSession{client: c} }
+func (h lineHandler) NewSession(c Client) Session {
+	h.made.Add(1)
+	return &lineSession{client: c}
+}
 
 // laterDelay is how long a "later" reply takes.
 const laterDelay = 5 * time.Millisecond
@@ -70,6 +78,16 @@ func (s *lineSession) Dispatch(buf []byte) (int, int, Action, error) {
 		s.held = cmd == "hold"
 		s.mu.Unlock()
 		s.reply(cmd + "\n")
+	case "name":
+		s.mu.Lock()
+		s.name = arg
+		s.mu.Unlock()
+		s.reply("ok\n")
+	case "whoami":
+		s.mu.Lock()
+		name := s.name
+		s.mu.Unlock()
+		s.reply(fmt.Sprintf("%s#%d\n", name, s.client.ID()))
 	case "where":
 		s.reply(map[bool]string{false: "goroutine\n", true: "loop\n"}[s.client.Looped()])
 	case "later":
@@ -143,6 +161,12 @@ func (s *lineSession) Loopable() bool {
 	return !s.held
 }
 
+func (s *lineSession) Shed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.held && s.name == ""
+}
+
 func (s *lineSession) Relay(net.Conn, []byte) error { return nil }
 func (s *lineSession) Close()                       {}
 
@@ -169,7 +193,7 @@ func serve(t *testing.T, limits Limits) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(lineHandler{}, limits, []byte("full\n"), slog.New(slog.DiscardHandler))
+	srv := New(lineHandler{new(atomic.Int64)}, limits, []byte("full\n"), slog.New(slog.DiscardHandler))
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {

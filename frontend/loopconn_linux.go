@@ -22,20 +22,20 @@ type loopConn struct {
 	l    *loop
 	srv  *Server
 	id   uint64
-	fd   int // the socket: closed once closed is set (until a rejoin brings a new one)
-	sess Awaiter
+	fd   int     // the socket: closed once closed is set (until a rejoin brings a new one)
+	sess Awaiter // nil after the session was shed, until the client's next request
 
 	mu       sync.Mutex
-	input           // input left over from a read; nil buffer when none
-	out      []byte // the replies of the batch being flushed
-	pend     []byte // replies the socket has not taken yet
-	busy     bool   // a batch is dispatched and its replies not yet flushed
-	readable bool   // the socket may hold input not read yet
-	hup      bool   // the client hung up or its socket failed
-	peerDone bool   // the client half-closed: reads go on until they return its end
-	closed   bool   // the connection has ended
-	quit     bool   // close once the replies are written (QUIT, a fatal error)
-	fatal    []byte // a fatal error's reply, written after the batch's replies
+	input               // input left over from a read; nil buffer when none
+	out      *outBuffer // the replies of the batch being flushed; nil between batches
+	pend     []byte     // replies the socket has not taken yet
+	busy     bool       // a batch is dispatched and its replies not yet flushed
+	readable bool       // the socket may hold input not read yet
+	hup      bool       // the client hung up or its socket failed
+	peerDone bool       // the client half-closed: reads go on until they return its end
+	closed   bool       // the connection has ended
+	quit     bool       // close once the replies are written (QUIT, a fatal error)
+	fatal    []byte     // a fatal error's reply, written after the batch's replies
 	// moved is the connection serving the client from a goroutine since it left the loop.
 	moved atomic.Pointer[clientConn]
 
@@ -109,7 +109,7 @@ func (c *loopConn) step() {
 			return
 		}
 		if len(c.unread()) > 0 {
-			n, action, err := c.dispatch(c.sess, c.srv.limits.MaxPipeline)
+			n, action, err := c.dispatch(c.session(), c.srv.limits.MaxPipeline)
 			c.keepUnread()
 			if n > 0 || action != Continue || err != nil {
 				c.dispatched(n, action, err)
@@ -126,6 +126,14 @@ func (c *loopConn) step() {
 		}
 		c.read()
 	}
+}
+
+// session returns the client's session, made anew when the last one was shed.
+func (c *loopConn) session() Awaiter {
+	if c.sess == nil {
+		c.sess = c.srv.handler.NewSession(c).(Awaiter) // as the one made when it was accepted
+	}
+	return c.sess
 }
 
 // read reads what the socket holds: into the loop's buffer when no partial request is left
@@ -213,11 +221,12 @@ func (c *loopConn) Ready(slow bool) {
 // waits for Await, which may still be counting calls, to return.
 func (c *loopConn) flushSlow() {
 	c.mu.Lock()
-	closed, dst := c.closed, c.out[:0]
-	c.mu.Unlock()
-	if closed {
+	if c.closed {
+		c.mu.Unlock()
 		return
 	}
+	dst := c.outBuffer()
+	c.mu.Unlock()
 	out, err, ok := c.flushUnlocked(dst)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -260,8 +269,16 @@ func (c *loopConn) resume() {
 
 // flush writes the batch's replies, then the fatal error's reply, and closes when told to.
 func (c *loopConn) flush() {
-	out, err := c.sess.Flush(c.out[:0], c.write)
+	out, err := c.sess.Flush(c.outBuffer(), c.write)
 	c.flushed(out, err)
+}
+
+// outBuffer returns the empty buffer a batch's replies are gathered in.
+func (c *loopConn) outBuffer() []byte {
+	if c.out == nil {
+		c.out = outBuffers.Get().(*outBuffer)
+	}
+	return c.out.b[:0]
 }
 
 // flushed finishes a flush that ended with out still to write. The client's idle time counts
@@ -271,10 +288,7 @@ func (c *loopConn) flushed(out []byte, err error) {
 	if err == nil {
 		c.write(out)
 	}
-	c.out = out[:0]
-	if cap(c.out) > SpillBytes {
-		c.out = nil // kept for the next batch up to a spill's size, never larger
-	}
+	c.out.b = out[:0]
 	c.busy = false
 	if c.fatal != nil {
 		c.write(c.fatal)
@@ -282,6 +296,27 @@ func (c *loopConn) flushed(out []byte, err error) {
 	}
 	if c.hup || (c.quit && len(c.pend) == 0) {
 		c.close()
+		return
+	}
+	if !c.quit && !c.readable && len(c.unread()) == 0 {
+		c.shed()
+	}
+}
+
+// shed gives the session and the reply buffer up between batches, when the session has
+// nothing of the client's to keep (see Awaiter.Shed). Clients that pause between requests,
+// and idle ones, then hold neither: the loop makes them again for the next request.
+func (c *loopConn) shed() {
+	c.releaseOut()
+	if c.sess.Shed() {
+		c.sess = nil
+	}
+}
+
+func (c *loopConn) releaseOut() {
+	if c.out != nil {
+		c.out.release()
+		c.out = nil
 	}
 }
 
@@ -337,6 +372,7 @@ func (c *loopConn) move(action Action, err error) {
 		in.r = 0
 	}
 	c.buf, c.r = nil, 0
+	c.releaseOut()
 	addr := c.peer()
 	c.closed = true
 	cc := c.srv.adopt(c, c.id, c.fd, addr, c.sess)
@@ -367,7 +403,7 @@ func (c *loopConn) rejoin(cc *clientConn) bool {
 	// before the loop watches its descriptor.
 	c.mu.Lock()
 	c.fd = fd
-	c.input, c.out, c.pend, c.fatal = input{}, nil, nil, nil
+	c.input, c.pend, c.fatal = input{}, nil, nil
 	c.busy, c.hup, c.peerDone, c.quit, c.closed = false, false, false, false, false
 	c.readable = true
 	c.writingSince.Store(0)
@@ -400,10 +436,13 @@ func (c *loopConn) close() {
 		return
 	}
 	c.closed = true
-	c.sess.Close()
+	if c.sess != nil {
+		c.sess.Close()
+	}
 	c.l.remove(c.fd)
 	unix.Close(c.fd)
-	c.buf, c.out, c.pend = nil, nil, nil
+	c.releaseOut()
+	c.buf, c.pend = nil, nil
 	c.srv.forget(c)
 }
 

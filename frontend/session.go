@@ -59,6 +59,12 @@ type Awaiter interface {
 	// transaction, watched keys, a connection of its own), so that a client which moved to a
 	// goroutine may go back to an event loop.
 	Loopable() bool
+	// Shed is called by an event loop between batches, when none of the client's requests is
+	// in flight or waiting to be read. A session that holds nothing the client set (a protocol
+	// version, a name, a transaction, connections of its own) gives itself up to be reused
+	// and reports true: it is not called again, and the client's next request gets a new
+	// Session from the Handler. So a client between requests costs little more than its socket.
+	Shed() bool
 }
 
 // Waker is told when the replies an Awaiter was waiting for are in. slow means Flush may still

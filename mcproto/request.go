@@ -94,6 +94,15 @@ type Parser struct {
 	key  []byte   // a meta command's base64-decoded key
 }
 
+// Forget drops what req and the parser's storage hold of the last request's input, keeping the
+// storage for the next.
+func (p *Parser) Forget(req *Request) {
+	clear(p.toks[:cap(p.toks)])
+	clear(req.Keys[:cap(req.Keys)])
+	clear(req.Args[:cap(req.Args)])
+	req.reset()
+}
+
 // Parse parses the first complete request in buf into req and returns how many bytes it
 // covers. n == 0 with a nil error means buf does not yet hold a complete request. A request
 // memcached would reject returns n == 0 and an *Error that says what to reply and how many

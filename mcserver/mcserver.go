@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 
 	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/mcproto"
@@ -40,36 +41,59 @@ type Limits struct {
 // New returns a server of memcached clients; call Serve on it to start.
 func New(h Handler, limits Limits, log *slog.Logger) *frontend.Server {
 	full := []byte("SERVER_ERROR Too many open connections\r\n")
-	return frontend.New(handler{h, limits}, limits.Conn, full, log)
+	return frontend.New(handler{h, limits, new(sync.Pool)}, limits.Conn, full, log)
 }
 
 type handler struct {
 	h      Handler
 	limits Limits
+	free   *sync.Pool // awaitSessions shed, with their parsers' buffers
 }
 
+// NewSession wraps the Handler's session in a parser; for an event loop, one shed by another
+// client between its requests.
 func (h handler) NewSession(c frontend.Client) frontend.Session {
 	sess := h.h.NewSession(c)
-	if a, ok := sess.(Awaiter); ok {
-		return &awaitSession{session: session{Session: sess, limits: h.limits.Request}, a: a}
+	a, ok := sess.(Awaiter)
+	if !ok {
+		return &session{Session: sess, limits: h.limits.Request}
 	}
-	return &session{Session: sess, limits: h.limits.Request}
+	s, _ := h.free.Get().(*awaitSession)
+	if s == nil {
+		s = &awaitSession{free: h.free}
+	}
+	s.Session, s.limits, s.a = sess, h.limits.Request, a
+	return s
 }
 
 // Awaiter is a Session an event loop can serve (see frontend.Awaiter).
 type Awaiter interface {
 	Await(w frontend.Waker) (pending, ok bool)
 	Loopable() bool
+	Shed() bool
 }
 
 // awaitSession is a session for an Awaiter, which an event loop can serve.
 type awaitSession struct {
 	session
-	a Awaiter
+	a    Awaiter
+	free *sync.Pool
 }
 
 func (s *awaitSession) Await(w frontend.Waker) (bool, bool) { return s.a.Await(w) }
 func (s *awaitSession) Loopable() bool                      { return s.a.Loopable() }
+
+// Shed implements frontend.Awaiter: when the Handler's session gives itself up, the parser
+// waits in the free list for another client.
+func (s *awaitSession) Shed() bool {
+	if !s.a.Shed() {
+		return false
+	}
+	s.Session, s.a = nil, nil
+	s.parser.Forget(&s.req)
+	s.free.Put(s)
+	return true
+}
 
 // session parses the text protocol for the Session it wraps.
 type session struct {

@@ -2,6 +2,7 @@ package mcserver
 
 import (
 	"net"
+	"sync"
 	"testing"
 
 	"github.com/discoh/discoh/frontend"
@@ -35,6 +36,7 @@ func (s *fakeSession) Relay(net.Conn, []byte) error                           { 
 func (s *fakeSession) Close()                                                 {}
 func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { return false, true }
 func (s *fakeSession) Loopable() bool                                         { return !s.blocking }
+func (s *fakeSession) Shed() bool                                             { return false }
 
 type fakeHandler struct{ s *fakeSession }
 
@@ -50,7 +52,7 @@ func (c *fakeClient) ID() uint64              { return 1 }
 func TestRequestsThatMayBlockLeaveTheLoopFirst(t *testing.T) {
 	client := &fakeClient{looped: true}
 	fs := &fakeSession{client: client}
-	sess := handler{fakeHandler{fs}, Limits{Request: mcproto.Limits{ItemSizeMax: 1 << 20}}}.NewSession(client)
+	sess := handler{fakeHandler{fs}, Limits{Request: mcproto.Limits{ItemSizeMax: 1 << 20}}, new(sync.Pool)}.NewSession(client)
 	if _, ok := sess.(frontend.Awaiter); !ok {
 		t.Fatal("a session whose Session can be awaited is not an Awaiter")
 	}

@@ -119,15 +119,17 @@ type hotSession struct {
 	out   []byte
 	spill func([]byte) error
 
+	r        *Redis
 	redis    *Session
 	rparser  resp.Parser
 	rlimits  resp.Limits
+	m        *Memcache
 	mc       *MemcacheSession
 	mparser  mcproto.Parser
 	mreq     mcproto.Request
 	mclimits mcproto.Limits
 
-	looped bool      // as an event loop serves it: Await, then Flush once Ready
+	looped bool      // as an event loop serves it: Await, then Flush once Ready, then Shed
 	ready  chan bool // Ready's calls
 }
 
@@ -136,12 +138,13 @@ func newHotSession(tb testing.TB, tc *hotCase, pool *backends.Pool) *hotSession 
 	l := config.DefaultClientLimits()
 	h := &hotSession{tb: tb, tc: tc, spill: func([]byte) error { return nil }, ready: make(chan bool, 1)}
 	if tc.memcached {
-		h.mc = NewMemcache("hot", "", pool, log).NewSession(hotClient{}).(*MemcacheSession)
+		h.m = NewMemcache("hot", "", pool, log)
+		h.mc = h.m.NewSession(hotClient{}).(*MemcacheSession)
 		h.mclimits = mcproto.Limits{ItemSizeMax: l.ItemSizeMax}
 	} else {
-		r := NewRedis("hot", "", pool, log)
-		r.MaxReplyBytes = l.MaxPendingOutputBytes
-		h.redis = r.NewSession(hotClient{}).(*Session)
+		h.r = NewRedis("hot", "", pool, log)
+		h.r.MaxReplyBytes = l.MaxPendingOutputBytes
+		h.redis = h.r.NewSession(hotClient{}).(*Session)
 		h.rlimits = resp.Limits{MaxArgs: l.MaxArgs, MaxBulk: l.MaxBulkBytes, MaxInline: l.MaxInlineBytes}
 	}
 	tb.Cleanup(h.close)
@@ -162,6 +165,9 @@ func (h *hotSession) do() {
 		h.redis.Dispatch(args, req[:n])
 		h.await(h.redis)
 		h.out, err = h.redis.Flush(h.out[:0], h.spill)
+		if h.looped && h.redis.Shed() {
+			h.redis = h.r.NewSession(hotClient{}).(*Session)
+		}
 	} else {
 		n, perr := h.mparser.Parse(req, h.mclimits, &h.mreq)
 		if perr != nil || n != len(req) {
@@ -170,6 +176,9 @@ func (h *hotSession) do() {
 		h.mc.Dispatch(&h.mreq)
 		h.await(h.mc)
 		h.out, err = h.mc.Flush(h.out[:0], h.spill)
+		if h.looped && h.mc.Shed() {
+			h.mc = h.m.NewSession(hotClient{}).(*MemcacheSession)
+		}
 	}
 	if err != nil || !bytes.Equal(h.out, h.tc.wants[i]) {
 		h.tb.Fatalf("reply to %q: got %q, %v; want %q", req, h.out, err, h.tc.wants[i])

@@ -267,3 +267,11 @@ func (s *MemcacheSession) Relay(net.Conn, []byte) error { return nil }
 
 // Close implements mcserver.Session.
 func (s *MemcacheSession) Close() {}
+
+// Shed implements frontend.Awaiter: a memcached client sets nothing a session must keep.
+func (s *MemcacheSession) Shed() bool {
+	s.client = nil
+	s.queue, s.lit, s.enc = kept(s.queue, keptReplies), kept(s.lit, keptBytes), kept(s.enc, keptBytes)
+	s.m.free.Put(s)
+	return true
+}

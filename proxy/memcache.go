@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ type Memcache struct {
 	pool    *backends.Pool
 	log     *slog.Logger
 	started time.Time
+	free    sync.Pool // sessions shed between their clients' requests (see Session.Shed)
 
 	Stats MemcacheStats
 }
@@ -52,5 +54,10 @@ func NewMemcache(name, listen string, pool *backends.Pool, log *slog.Logger) *Me
 
 // NewSession implements mcserver.Handler.
 func (m *Memcache) NewSession(c frontend.Client) mcserver.Session {
-	return &MemcacheSession{m: m, client: c, id: c.ID()}
+	s, _ := m.free.Get().(*MemcacheSession)
+	if s == nil {
+		s = &MemcacheSession{m: m}
+	}
+	s.client, s.id = c, c.ID()
+	return s
 }

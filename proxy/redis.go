@@ -4,6 +4,7 @@ package proxy
 
 import (
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,7 @@ type Redis struct {
 	pool    *backends.Pool
 	log     *slog.Logger
 	started time.Time
+	free    sync.Pool // sessions shed between their clients' requests (see Session.Shed)
 
 	Stats Stats
 }
@@ -53,5 +55,10 @@ func NewRedis(name, listen string, pool *backends.Pool, log *slog.Logger) *Redis
 
 // NewSession implements respserver.Handler.
 func (r *Redis) NewSession(c frontend.Client) respserver.Session {
-	return &Session{r: r, client: c, id: c.ID(), watching: -1}
+	s, _ := r.free.Get().(*Session)
+	if s == nil {
+		s = &Session{r: r, watching: -1}
+	}
+	s.client, s.id = c, c.ID()
+	return s
 }

@@ -197,6 +197,36 @@ func lastFrame(frames []byte) []byte {
 	}
 }
 
+// Shed implements frontend.Awaiter. A session holding nothing the client set (HELLO's
+// protocol, CLIENT SETNAME's name, a transaction, connections of its own) goes to the
+// router's free sessions, its buffers with it, for the next client that needs one.
+func (s *Session) Shed() bool {
+	if s.lane != backends.LaneRESP2 || s.name != "" || s.tx != nil || s.watching >= 0 ||
+		len(s.pins) > 0 || len(s.blockers) > 0 {
+		return false
+	}
+	s.client = nil
+	s.queue, s.lit = kept(s.queue, keptReplies), kept(s.lit, keptBytes)
+	s.r.free.Put(s)
+	return true
+}
+
+// What a shed session keeps of its buffers for the next client: queues of up to keptReplies
+// replies and byte buffers of up to keptBytes. Larger ones were for a deep pipeline or a
+// large reply, and are dropped.
+const (
+	keptReplies = 64
+	keptBytes   = 4 << 10
+)
+
+// kept returns b emptied, or nil when its capacity is over max.
+func kept[E any](b []E, max int) []E {
+	if cap(b) > max {
+		return nil
+	}
+	return b[:0]
+}
+
 // Close implements respserver.Session.
 func (s *Session) Close() {
 	s.closeBlockers()

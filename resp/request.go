@@ -17,6 +17,10 @@ func (p *Parser) Parse(buf []byte, lim Limits) (n int, args [][]byte, need int, 
 	return n, p.args, need, err
 }
 
+// Forget drops the last request's arguments, which point into its input, and keeps the
+// storage for the next.
+func (p *Parser) Forget() { clear(p.args[:cap(p.args)]) }
+
 // ParseRequest parses the first complete request in buf, multibulk ("*2\r\n$3\r\nGET\r\n...") or
 // inline ("GET k\r\n"), as redis-server 7 does within lim. It appends the arguments to args[:0]
 // and returns them with n, the bytes consumed. The arguments are slices into buf, except inline

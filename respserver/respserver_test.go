@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/discoh/discoh/frontend"
@@ -30,6 +31,7 @@ func (s *fakeSession) Relay(net.Conn, []byte) error                           { 
 func (s *fakeSession) Close()                                                 {}
 func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { s.awaited++; return false, true }
 func (s *fakeSession) Loopable() bool                                         { return true }
+func (s *fakeSession) Shed() bool                                             { return false }
 
 type fakeHandler struct{ s *fakeSession }
 
@@ -47,7 +49,7 @@ func newTestSession(t *testing.T, client *fakeClient) (frontend.Session, *fakeSe
 	t.Helper()
 	fs := &fakeSession{client: client}
 	limits := Limits{Request: resp.Limits{MaxArgs: 16, MaxBulk: 1 << 20, MaxInline: 1 << 10}, MaxRequestBytes: 1 << 20}
-	return handler{fakeHandler{fs}, &limits}.NewSession(client), fs
+	return handler{fakeHandler{fs}, &limits, new(sync.Pool)}.NewSession(client), fs
 }
 
 func TestRequestsThatMayBlockLeaveTheLoopFirst(t *testing.T) {

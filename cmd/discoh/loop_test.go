@@ -307,3 +307,39 @@ func TestWatchLostWithItsConnectionAbortsExec(t *testing.T) {
 		t.Errorf("x = %q after the transaction; want 2", got)
 	}
 }
+
+// A loop gives up a client's session between its requests unless the client set something the
+// session keeps: CLIENT ID stays, and a name or HELLO 3's protocol outlives every pause.
+func TestSessionStateSurvivesBetweenRequests(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	if err := st.client(t, 2).HSet(t.Context(), "h", "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	plain := dialRaw(t, st.addr)
+	plain.send("CLIENT ID\r\n")
+	id, err := plain.r.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := dialRaw(t, st.addr)
+	named.send("CLIENT SETNAME keeper\r\n")
+	named.expect("+OK\r\n")
+	resp3 := dialRaw(t, st.addr)
+	resp3.send("HELLO 3\r\nPING\r\n")
+	if _, err := resp3.r.ReadString('+'); err != nil { // HELLO's map, then PING's +PONG
+		t.Fatal(err)
+	}
+	resp3.expect("PONG\r\n")
+	for i := range 3 {
+		time.Sleep(20 * time.Millisecond)
+		plain.send("PING\r\nCLIENT ID\r\n")
+		plain.expect("+PONG\r\n" + id)
+		named.send("CLIENT GETNAME\r\n")
+		named.expect("$6\r\nkeeper\r\n")
+		resp3.send("HGETALL h\r\n")
+		resp3.expect("%1\r\n$1\r\nf\r\n$1\r\nv\r\n")
+		if t.Failed() {
+			t.Fatalf("round %d", i)
+		}
+	}
+}

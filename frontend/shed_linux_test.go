@@ -1,0 +1,34 @@
+package frontend
+
+import (
+	"testing"
+)
+
+// TestLoopShedsSessionsBetweenRequests: on an event loop, a client's session is given up after
+// each batch when it holds nothing of the client's, and made anew for the next request with the
+// same client ID; a session holding state (a name) is kept.
+func TestLoopShedsSessionsBetweenRequests(t *testing.T) {
+	srv, addr := serve(t, Limits{EventLoop: true})
+	made := srv.handler.(lineHandler).made
+	named, nr := dial(t, addr)
+	if got := ask(t, named, nr, "name keeper"); got != "ok" {
+		t.Fatalf("name: %q", got)
+	}
+	plain, pr := dial(t, addr)
+	first := ask(t, plain, pr, "whoami")
+	before := made.Load()
+	for i := range 5 {
+		if got := ask(t, plain, pr, "whoami"); got != first {
+			t.Fatalf("whoami %d of a shed client = %q; want %q (the same ID)", i, got, first)
+		}
+		if got := ask(t, named, nr, "whoami"); got[:len("keeper#")] != "keeper#" {
+			t.Fatalf("whoami %d of a named client = %q; want its name kept", i, got)
+		}
+	}
+	if n := made.Load() - before; n != 5 {
+		t.Errorf("%d sessions made for 5 requests of a shed client and 5 of a named one; want 5", n)
+	}
+	if first[0] != '#' {
+		t.Errorf("whoami of an unnamed client = %q", first)
+	}
+}
