@@ -45,8 +45,9 @@ func (s *Server) serveLoops(l net.Listener) (bool, error) {
 	}
 	defer s.stopLoopsWhenDrained()
 	var backoff time.Duration
+	var a acceptor
 	for next := 0; ; next++ {
-		fd, err := accept(rc)
+		fd, err := a.accept(rc)
 		if s.closing.Load() {
 			if err == nil {
 				unix.Close(fd)
@@ -105,18 +106,28 @@ func dupSocket(s any) (int, error) {
 	return dup, derr
 }
 
-// accept takes the next client from the listener's socket, waiting in the runtime's poller.
-func accept(rc syscall.RawConn) (int, error) {
-	var fd int
-	var aerr error
-	err := rc.Read(func(lfd uintptr) bool {
-		fd, _, aerr = unix.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		return aerr != unix.EAGAIN
-	})
-	if err != nil {
+// acceptor takes clients from the listener's socket without allocating: its method value is
+// made once, and the accept asks for no address.
+type acceptor struct {
+	fd    int
+	err   error
+	tryFn func(lfd uintptr) bool // a.try
+}
+
+// accept takes the next client, waiting in the runtime's poller.
+func (a *acceptor) accept(rc syscall.RawConn) (int, error) {
+	if a.tryFn == nil {
+		a.tryFn = a.try
+	}
+	if err := rc.Read(a.tryFn); err != nil {
 		return -1, err
 	}
-	return fd, aerr
+	return a.fd, a.err
+}
+
+func (a *acceptor) try(lfd uintptr) bool {
+	a.fd, a.err = rawio.Accept(int(lfd))
+	return a.err != rawio.ErrAgain
 }
 
 // stopLoopsWhenDrained closes the loops once every connection has ended.

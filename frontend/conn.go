@@ -27,6 +27,7 @@ const (
 // clientConn runs one client: read a batch of requests, dispatch them all, write every reply
 // in order with one write, repeat.
 type clientConn struct {
+	inSet
 	srv  *Server
 	id   uint64
 	nc   net.Conn

@@ -19,6 +19,7 @@ var errClientGone = errors.New("frontend: client gone")
 // at a time; the goroutine that completes the batch's last reply writes the replies (Ready).
 // What follows a batch waits until its replies are written, so replies stay in order.
 type loopConn struct {
+	inSet
 	l    *loop
 	srv  *Server
 	id   uint64

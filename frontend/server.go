@@ -36,7 +36,7 @@ type Server struct {
 	closing  atomic.Bool
 	mu       sync.Mutex
 	listener net.Listener
-	conns    map[served]struct{}
+	conns    connSet
 	loops    []*loop
 	// acceptFile is the listener's socket as the loops accept on it; closed with the listener.
 	acceptFile io.Closer
@@ -52,7 +52,7 @@ type Server struct {
 // New returns a server; call Serve to start it. full is what a client over MaxConnections
 // reads before it is closed, in the protocol's words.
 func New(h Handler, limits Limits, full []byte, log *slog.Logger) *Server {
-	return &Server{handler: h, limits: limits, full: full, log: log, conns: make(map[served]struct{})}
+	return &Server{handler: h, limits: limits, full: full, log: log}
 }
 
 // Serve accepts connections on l until Shutdown or Close, and then returns ErrServerClosed.
@@ -112,7 +112,7 @@ func (s *Server) start(nc net.Conn) {
 		return
 	}
 	c := newClientConn(s, s.lastID.Add(1), nc)
-	s.conns[c] = struct{}{}
+	s.conns.add(c)
 	s.done.Add(1)
 	s.mu.Unlock()
 	go c.serve()
@@ -125,6 +125,7 @@ type served interface {
 	kill() // close it at once
 	// expired says why the connection should be closed now ("" when it should not).
 	expired(now int64, l Limits) string
+	place() *inSet // in the server's connSet
 }
 
 // sweep closes clients whose write has been stuck longer than the write timeout (they stopped
@@ -141,7 +142,11 @@ func (s *Server) sweep() {
 		if s.closing.Load() {
 			return
 		}
-		for _, c := range s.snapshot() {
+		for i := 0; ; i++ {
+			c := s.at(i)
+			if c == nil {
+				break
+			}
 			if why := c.expired(now.UnixNano(), s.limits); why != "" {
 				s.log.Warn("closing a client", "client", c.RemoteAddr(), "why", why)
 				c.kill()
@@ -150,31 +155,40 @@ func (s *Server) sweep() {
 	}
 }
 
+// at returns the i-th connection, nil past the last. Walking the connections with it copies
+// none: one that ends meanwhile moves the last into its place, which the walk then misses (the
+// next sweep sees it).
+func (s *Server) at(i int) served {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i >= len(s.conns) {
+		return nil
+	}
+	return s.conns[i]
+}
+
 // snapshot lists the connections. Their methods are called without s.mu: a connection may
 // take its own lock and then s.mu (to forget itself).
 func (s *Server) snapshot() []served {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	list := make([]served, 0, len(s.conns))
-	for c := range s.conns {
-		list = append(list, c)
-	}
-	return list
+	return append([]served(nil), s.conns...)
 }
 
 // swap puts c in old's place (old nil: c is new and already added to done).
 func (s *Server) swap(old, c served) {
 	s.mu.Lock()
 	if old != nil {
-		delete(s.conns, old)
+		s.conns.replace(old, c)
+	} else {
+		s.conns.add(c)
 	}
-	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 }
 
 func (s *Server) forget(c served) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	s.conns.remove(c)
 	s.mu.Unlock()
 	s.done.Done()
 }

@@ -62,3 +62,54 @@ func TestWriteToAFullSocket(t *testing.T) {
 	}
 	t.Fatal("64 MB written to a socket nobody reads")
 }
+
+func TestAccept(t *testing.T) {
+	l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(l)
+	if err := unix.Bind(l, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(l, 8); err != nil {
+		t.Fatal(err)
+	}
+	if fd, err := Accept(l); fd != 0 || err != ErrAgain {
+		t.Fatalf("Accept with no client waiting = %d, %v; want 0, ErrAgain", fd, err)
+	}
+	addr, _ := unix.Getsockname(l)
+	c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(c)
+	if err := unix.Connect(c, addr); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := Accept(l)
+	if err != nil {
+		t.Fatalf("Accept of a connected client: %v", err)
+	}
+	defer unix.Close(fd)
+	if flags, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); flags&unix.O_NONBLOCK == 0 {
+		t.Error("accepted socket is blocking")
+	}
+	if flags, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); flags&unix.FD_CLOEXEC == 0 {
+		t.Error("accepted socket is not close-on-exec")
+	}
+	if n, err := unix.Write(c, []byte("hi")); n != 2 || err != nil {
+		t.Fatal(n, err)
+	}
+	buf := make([]byte, 2)
+	for {
+		n, err := Read(fd, buf)
+		if err == ErrAgain {
+			continue
+		}
+		if n != 2 || string(buf) != "hi" {
+			t.Fatalf("read from the accepted socket: %q, %v", buf[:n], err)
+		}
+		break
+	}
+}
