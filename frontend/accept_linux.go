@@ -158,7 +158,7 @@ func (s *Server) startLooped(l *loop, fd int) {
 	// As Go does for the connections it accepts: no Nagle delay, keep-alive probes.
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-	c := &loopConn{l: l, srv: s, id: s.lastID.Add(1), fd: fd}
+	c := &loopConn{l: l, id: s.lastID.Add(1), fd: int32(fd)}
 	c.lastActive.Store(time.Now().UnixNano())
 	sess := s.handler.NewSession(c)
 	aw, ok := sess.(Awaiter)

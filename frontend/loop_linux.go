@@ -74,7 +74,7 @@ func (l *loop) closeFds() {
 
 // add starts serving fd, whose session sess was made for c.
 func (l *loop) add(c *loopConn) error {
-	fd := c.fd // read before the lock is released: a rejoin may set it later
+	fd := int(c.fd) // read before the lock is released: a rejoin may set it later
 	l.mu.Lock()
 	if fd >= len(l.conns) {
 		l.conns = append(l.conns, make([]*loopConn, fd+1-len(l.conns))...)

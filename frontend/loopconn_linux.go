@@ -20,23 +20,22 @@ var errClientGone = errors.New("frontend: client gone")
 // What follows a batch waits until its replies are written, so replies stay in order.
 type loopConn struct {
 	inSet
+	fd   int32 // the socket: closed once closed is set (until a rejoin brings a new one)
 	l    *loop
-	srv  *Server
 	id   uint64
-	fd   int     // the socket: closed once closed is set (until a rejoin brings a new one)
 	sess Awaiter // nil after the session was shed, until the client's next request
 
 	mu       sync.Mutex
-	input               // input left over from a read; nil buffer when none
-	out      *outBuffer // the replies of the batch being flushed; nil between batches
-	pend     []byte     // replies the socket has not taken yet
-	busy     bool       // a batch is dispatched and its replies not yet flushed
-	readable bool       // the socket may hold input not read yet
-	hup      bool       // the client hung up or its socket failed
-	peerDone bool       // the client half-closed: reads go on until they return its end
-	closed   bool       // the connection has ended
-	quit     bool       // close once the replies are written (QUIT, a fatal error)
-	fatal    []byte     // a fatal error's reply, written after the batch's replies
+	input                // input left over from a read; nil buffer when none
+	out      *outBuffer  // the replies of the batch being flushed; nil between batches
+	pend     []byte      // replies the socket has not taken yet
+	busy     bool        // a batch is dispatched and its replies not yet flushed
+	readable bool        // the socket may hold input not read yet
+	hup      bool        // the client hung up or its socket failed
+	peerDone bool        // the client half-closed: reads go on until they return its end
+	closed   bool        // the connection has ended
+	quit     bool        // close once the replies are written (QUIT, a fatal error)
+	fatal    *FatalError // its reply is written after the batch's replies
 	// moved is the connection serving the client from a goroutine since it left the loop.
 	moved atomic.Pointer[clientConn]
 
@@ -57,7 +56,7 @@ func (c *loopConn) peer() string {
 	if c.closed {
 		return "a closed client"
 	}
-	return peerAddr(c.fd)
+	return peerAddr(int(c.fd))
 }
 
 // ID implements Client.
@@ -110,7 +109,7 @@ func (c *loopConn) step() {
 			return
 		}
 		if len(c.unread()) > 0 {
-			n, action, err := c.dispatch(c.session(), c.srv.limits.MaxPipeline)
+			n, action, err := c.dispatch(c.session(), c.l.srv.limits.MaxPipeline)
 			c.keepUnread()
 			if n > 0 || action != Continue || err != nil {
 				c.dispatched(n, action, err)
@@ -118,7 +117,7 @@ func (c *loopConn) step() {
 				continue
 			}
 		}
-		if c.srv.closing.Load() || (c.hup && !c.readable) {
+		if c.l.srv.closing.Load() || (c.hup && !c.readable) {
 			c.close()
 			return
 		}
@@ -132,7 +131,7 @@ func (c *loopConn) step() {
 // session returns the client's session, made anew when the last one was shed.
 func (c *loopConn) session() Awaiter {
 	if c.sess == nil {
-		c.sess = c.srv.handler.NewSession(c).(Awaiter) // as the one made when it was accepted
+		c.sess = c.l.srv.handler.NewSession(c).(Awaiter) // as the one made when it was accepted
 	}
 	return c.sess
 }
@@ -146,7 +145,7 @@ func (c *loopConn) read() {
 		c.reserve(0)
 	}
 	space := c.buf[len(c.buf):cap(c.buf)]
-	n, err := rawio.Read(c.fd, space)
+	n, err := rawio.Read(int(c.fd), space)
 	switch {
 	case n > 0:
 		c.buf = c.buf[:len(c.buf)+n]
@@ -180,7 +179,7 @@ func (c *loopConn) keepUnread() {
 // or moves the connection to a goroutine when the session needs one to wait.
 func (c *loopConn) dispatched(n int, action Action, err error) {
 	if fatal := (*FatalError)(nil); errors.As(err, &fatal) {
-		c.fatal, c.quit = fatal.Reply, true
+		c.fatal, c.quit = fatal, true
 	}
 	if action == CloseAfter {
 		c.quit = true
@@ -245,7 +244,7 @@ func (c *loopConn) flushSlow() {
 func (c *loopConn) flushUnlocked(dst []byte) (out []byte, err error, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.srv.log.Error("client connection panicked; closing it", "client", c.RemoteAddr(),
+			c.l.srv.log.Error("client connection panicked; closing it", "client", c.RemoteAddr(),
 				"panic", p, "stack", string(debug.Stack()))
 			ok = false
 		}
@@ -263,7 +262,7 @@ func (c *loopConn) lockedWrite(b []byte) error {
 // resume hands the connection back to the loop after a flush when it has input to go on with,
 // or the server is shutting down.
 func (c *loopConn) resume() {
-	if !c.closed && len(c.pend) == 0 && (c.readable || len(c.unread()) > 0 || c.srv.closing.Load()) {
+	if !c.closed && len(c.pend) == 0 && (c.readable || len(c.unread()) > 0 || c.l.srv.closing.Load()) {
 		c.l.handoff(c)
 	}
 }
@@ -292,7 +291,7 @@ func (c *loopConn) flushed(out []byte, err error) {
 	c.out.b = out[:0]
 	c.busy = false
 	if c.fatal != nil {
-		c.write(c.fatal)
+		c.write(c.fatal.Reply)
 		c.fatal = nil
 	}
 	if c.hup || (c.quit && len(c.pend) == 0) {
@@ -332,7 +331,7 @@ func (c *loopConn) write(b []byte) error {
 		return nil
 	}
 	for len(b) > 0 {
-		n, err := rawio.Write(c.fd, b)
+		n, err := rawio.Write(int(c.fd), b)
 		switch {
 		case err == rawio.ErrAgain:
 			c.pend = append(c.pend, b...)
@@ -366,7 +365,7 @@ func (c *loopConn) writePending() {
 // move hands the client to a goroutine of its own, which writes the replies of the batch
 // dispatched so far and goes on from the request that returned action.
 func (c *loopConn) move(action Action, err error) {
-	c.l.remove(c.fd)
+	c.l.remove(int(c.fd))
 	in := c.input
 	if len(in.buf) > 0 {
 		in.buf = append([]byte(nil), in.unread()...)
@@ -376,14 +375,14 @@ func (c *loopConn) move(action Action, err error) {
 	c.releaseOut()
 	addr := c.peer()
 	c.closed = true
-	cc := c.srv.adopt(c, c.id, c.fd, addr, c.sess)
+	cc := c.l.srv.adopt(c, c.id, int(c.fd), addr, c.sess)
 	if cc == nil {
 		return
 	}
 	cc.input = in
 	cc.rejoin = c.rejoin
 	c.moved.Store(cc)
-	c.srv.Moved.Add(1)
+	c.l.srv.Moved.Add(1)
 	go cc.guard(func(cc *clientConn) {
 		if !cc.finishBatch(action, err) {
 			cc.serveLoop()
@@ -403,27 +402,27 @@ func (c *loopConn) rejoin(cc *clientConn) bool {
 	// Held until the loop has c: a wake or a stale handoff must not step, and maybe close, c
 	// before the loop watches its descriptor.
 	c.mu.Lock()
-	c.fd = fd
+	c.fd = int32(fd)
 	c.input, c.pend, c.fatal = input{}, nil, nil
 	c.busy, c.hup, c.peerDone, c.quit, c.closed = false, false, false, false, false
 	c.readable = true
 	c.writingSince.Store(0)
 	c.lastActive.Store(time.Now().UnixNano())
 	c.moved.Store(nil)
-	c.srv.swap(cc, c)
+	c.l.srv.swap(cc, c)
 	if err := c.l.add(c); err != nil {
 		c.closed = true
 		c.moved.Store(cc)
-		c.srv.swap(c, cc)
+		c.l.srv.swap(c, cc)
 		c.mu.Unlock()
 		unix.Close(fd)
 		return false
 	}
 	c.mu.Unlock()
-	if c.srv.closing.Load() {
+	if c.l.srv.closing.Load() {
 		c.wake() // a shutdown that listed its clients before the swap did not see c
 	}
-	c.srv.Rejoined.Add(1)
+	c.l.srv.Rejoined.Add(1)
 	return true
 }
 
@@ -440,17 +439,17 @@ func (c *loopConn) close() {
 	if c.sess != nil {
 		c.sess.Close()
 	}
-	c.l.remove(c.fd)
-	unix.Close(c.fd)
+	c.l.remove(int(c.fd))
+	unix.Close(int(c.fd))
 	c.releaseOut()
 	c.buf, c.pend = nil, nil
-	c.srv.forget(c)
+	c.l.srv.forget(c)
 }
 
 // recover closes a connection whose session panicked, as a goroutine-served one would be.
 func (c *loopConn) recover() {
 	if p := recover(); p != nil {
-		c.srv.log.Error("client connection panicked; closing it", "client", c.peer(),
+		c.l.srv.log.Error("client connection panicked; closing it", "client", c.peer(),
 			"panic", p, "stack", string(debug.Stack()))
 		c.busy = false
 		c.close()
@@ -472,7 +471,7 @@ func (c *loopConn) kill() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed {
-		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+		unix.Shutdown(int(c.fd), unix.SHUT_RDWR)
 	}
 }
 
