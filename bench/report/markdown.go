@@ -95,17 +95,35 @@ func writeMemory(b *strings.Builder, mem []IdleMemory) {
 		return
 	}
 	fmt.Fprintf(b, "\n## Memory with %d idle clients\n\n", mem[0].Conns)
-	b.WriteString("| server | RSS before MB | RSS with the clients MB | of which file-backed MB | KB per client |\n")
-	b.WriteString("|---|--:|--:|--:|--:|\n")
+	b.WriteString("| server | RSS before MB | RSS with the clients MB | of which file-backed MB | private (RSS − file-backed) MB | KB per client |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|\n")
 	for _, m := range mem {
 		if m.Skipped != "" {
-			fmt.Fprintf(b, "| %s | skipped: %s | | | |\n", m.Target, oneLine(m.Skipped))
+			fmt.Fprintf(b, "| %s | skipped: %s | | | | |\n", m.Target, oneLine(m.Skipped))
 			continue
 		}
 		perConn := float64(m.With-m.Before) / float64(m.Conns) / 1024
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", m.Target, num(float64(m.Before)/(1<<20), 1),
-			num(float64(m.With)/(1<<20), 1), num(float64(m.File)/(1<<20), 1), num(perConn, 2))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", m.Target, mb(m.Before), mb(m.With), mb(m.File),
+			mb(m.With-m.File), num(perConn, 2))
 	}
+	d, tw := memoryOf(mem, "discoh"), memoryOf(mem, "twemproxy")
+	if d != nil && tw != nil {
+		fmt.Fprintf(b, "\ndiscoh ÷ twemproxy with the clients: RSS %s×, private memory %s×, KB per client %s×.\n",
+			num(float64(d.With)/float64(tw.With), 2), num(float64(d.With-d.File)/float64(tw.With-tw.File), 2),
+			num(float64(d.With-d.Before)/float64(tw.With-tw.Before), 2))
+	}
+}
+
+func mb(bytes int64) string { return num(float64(bytes)/(1<<20), 1) }
+
+// memoryOf returns the measurement of the target whose name starts with name, if it was made.
+func memoryOf(mem []IdleMemory, name string) *IdleMemory {
+	for i := range mem {
+		if strings.HasPrefix(mem[i].Target, name) && mem[i].Skipped == "" {
+			return &mem[i]
+		}
+	}
+	return nil
 }
 
 // num formats x with prec decimals, or a dash when there is no value.
