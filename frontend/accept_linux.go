@@ -144,7 +144,6 @@ func (s *Server) stopLoopsWhenDrained() {
 }
 
 func (s *Server) startLooped(l *loop, fd int) {
-	s.Accepted.Add(1)
 	s.mu.Lock()
 	if s.limits.MaxConnections > 0 && len(s.conns) >= s.limits.MaxConnections {
 		s.mu.Unlock()
@@ -155,6 +154,7 @@ func (s *Server) startLooped(l *loop, fd int) {
 	}
 	s.done.Add(1)
 	s.mu.Unlock()
+	s.Accepted.Add(1)
 	// As Go does for the connections it accepts: no Nagle delay, keep-alive probes.
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)

@@ -43,7 +43,7 @@ type Server struct {
 	done       sync.WaitGroup // one per live connection
 	lastID     atomic.Uint64  // the ID of the last client accepted
 
-	Accepted atomic.Int64 // connections accepted since start
+	Accepted atomic.Int64 // clients served since start (those over MaxConnections are not)
 	Rejected atomic.Int64 // connections refused over MaxConnections
 	Moved    atomic.Int64 // clients moved off an event loop to a goroutine (Block)
 	Rejoined atomic.Int64 // moved clients handed back to their event loop
@@ -102,7 +102,6 @@ func (s *Server) pause(backoff time.Duration, err error) time.Duration {
 }
 
 func (s *Server) start(nc net.Conn) {
-	s.Accepted.Add(1)
 	s.mu.Lock()
 	if s.limits.MaxConnections > 0 && len(s.conns) >= s.limits.MaxConnections {
 		s.mu.Unlock()
@@ -115,6 +114,7 @@ func (s *Server) start(nc net.Conn) {
 	s.conns.add(c)
 	s.done.Add(1)
 	s.mu.Unlock()
+	s.Accepted.Add(1)
 	go c.serve()
 }
 

@@ -130,5 +130,5 @@ func clientCounts(front *frontend.Server) (connected, total int64) {
 	if front == nil {
 		return 0, 0
 	}
-	return int64(front.Clients()), front.Accepted.Load() - front.Rejected.Load()
+	return int64(front.Clients()), front.Accepted.Load()
 }
