@@ -63,9 +63,9 @@ func (s *Server) serveLoops(l net.Listener) (bool, error) {
 
 // startLoops starts n loops, or none.
 func (s *Server) startLoops(n int) ([]*loop, error) {
-	loops := make([]*loop, n)
+	loops, fds := make([]*loop, n), new(fdTable)
 	for i := range loops {
-		l, err := newLoop(s)
+		l, err := newLoop(s, fds)
 		if err != nil {
 			for _, l := range loops[:i] {
 				l.closeFds()

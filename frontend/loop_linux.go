@@ -35,13 +35,14 @@ type loop struct {
 	rbuf   []byte
 	events []unix.EpollEvent
 
+	fds *fdTable // the clients of all the server's loops, by descriptor
+
 	mu     sync.Mutex
-	conns  []*loopConn // by file descriptor: 8 bytes a client, where a map takes 30
 	queue  []*loopConn // handed over by other goroutines, to step again
 	asleep atomic.Bool // the loop is about to wait or waiting: handoffs must wake it
 }
 
-func newLoop(s *Server) (*loop, error) {
+func newLoop(s *Server, fds *fdTable) (*loop, error) {
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("frontend: epoll: %w", err)
@@ -51,7 +52,7 @@ func newLoop(s *Server) (*loop, error) {
 		unix.Close(ep)
 		return nil, fmt.Errorf("frontend: eventfd: %w", err)
 	}
-	l := &loop{srv: s, ep: ep, wakeFd: wake, rbuf: make([]byte, loopReadBuffer),
+	l := &loop{srv: s, ep: ep, wakeFd: wake, fds: fds, rbuf: make([]byte, loopReadBuffer),
 		events: make([]unix.EpollEvent, loopEvents)}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(wake)}
 	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
@@ -74,13 +75,10 @@ func (l *loop) closeFds() {
 
 // add starts serving fd, whose session sess was made for c.
 func (l *loop) add(c *loopConn) error {
-	fd := int(c.fd) // read before the lock is released: a rejoin may set it later
-	l.mu.Lock()
-	if fd >= len(l.conns) {
-		l.conns = append(l.conns, make([]*loopConn, fd+1-len(l.conns))...)
+	fd := int(c.fd)
+	if err := l.fds.set(fd, c); err != nil {
+		return err
 	}
-	l.conns[fd] = c
-	l.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		l.remove(fd)
@@ -92,11 +90,7 @@ func (l *loop) add(c *loopConn) error {
 // remove stops watching fd; the caller closes it afterwards.
 func (l *loop) remove(fd int) {
 	unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, fd, nil)
-	l.mu.Lock()
-	if fd < len(l.conns) {
-		l.conns[fd] = nil
-	}
-	l.mu.Unlock()
+	l.fds.set(fd, nil)
 }
 
 // handoff asks the loop to step c again: c has input left that the goroutine which wrote its
@@ -172,13 +166,7 @@ func (l *loop) event(ev unix.EpollEvent) {
 		rawio.Read(l.wakeFd, buf[:])
 		return
 	}
-	var c *loopConn
-	l.mu.Lock()
-	if int(ev.Fd) < len(l.conns) {
-		c = l.conns[ev.Fd]
-	}
-	l.mu.Unlock()
-	if c != nil {
+	if c := l.fds.get(int(ev.Fd)); c != nil {
 		c.event(ev.Events)
 	}
 }

@@ -176,7 +176,7 @@ func TestShedStress(t *testing.T) {
 // TestShedRejoinAndCounts: clients move off their loops and back several times; their IDs stay,
 // and INFO's client counts come back to where they were, with exactly the new clients counted.
 func TestShedRejoinAndCounts(t *testing.T) {
-	st := startRedisStack(t, 2, "    client_idle_timeout: 300ms")
+	st := startRedisStack(t, 2, "") // no idle timeout: the INFO client must not be redialled
 	info := st.client(t, 2)
 	base := infoInt(t, info, "connected_clients")
 	baseTotal := infoInt(t, info, "total_connections_received")
