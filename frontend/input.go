@@ -14,6 +14,9 @@ func (in *input) unread() []byte { return in.buf[in.r:] }
 // many it took. A Hijack or Block leaves r at the request that returned it.
 func (in *input) dispatch(sess Session, limit int) (int, Action, error) {
 	in.discard()
+	if in.r == len(in.buf) {
+		return 0, Continue, nil // nothing to parse, and no buffer to make for it
+	}
 	limit = max(limit, 1)
 	for i := range limit {
 		n, need, action, err := sess.Dispatch(in.buf[in.r:])
@@ -69,6 +72,6 @@ func (in *input) reserve(need int) {
 // shrink drops a buffer grown for one large request once it is consumed.
 func (in *input) shrink() {
 	if cap(in.buf) > keepBuffer && in.r == len(in.buf) {
-		in.buf, in.r = make([]byte, 0, readChunk), 0
+		in.buf, in.r = nil, 0
 	}
 }

@@ -20,6 +20,9 @@ type Conn struct {
 	rerr   error
 	readFn func(uintptr) bool
 
+	peek   [1]byte
+	waitFn func(uintptr) bool
+
 	wbuf    []byte
 	wn      int
 	werr    error
@@ -32,8 +35,21 @@ func NewConn(nc net.Conn) *Conn {
 	if sc, ok := nc.(syscall.Conn); ok && rawSockets {
 		c.raw, _ = sc.SyscallConn()
 	}
-	c.readFn, c.writeFn = c.readOnce, c.writeOnce
+	c.readFn, c.writeFn, c.waitFn = c.readOnce, c.writeOnce, c.readableOnce
 	return c
+}
+
+func (c *Conn) readableOnce(fd uintptr) bool { return readable(int(fd), &c.peek) }
+
+// WaitReadable waits in the runtime's poller, within the read deadline, until the socket has
+// input, or its end, to read: a caller waiting on a quiet client need not hold a buffer for the
+// Read that follows. Where the socket cannot be peeked at (a connection without one, systems
+// other than Linux), it returns at once and Read waits instead.
+func (c *Conn) WaitReadable() error {
+	if c.raw == nil {
+		return nil
+	}
+	return c.raw.Read(c.waitFn)
 }
 
 func (c *Conn) readOnce(fd uintptr) bool {

@@ -64,3 +64,31 @@ func TestReadDeadline(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+func TestWaitReadable(t *testing.T) {
+	a, b := tcpPair(t)
+	c := NewConn(a)
+	a.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if err := c.WaitReadable(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("WaitReadable with nothing sent = %v; want the read deadline", err)
+	}
+	a.SetReadDeadline(time.Now().Add(5 * time.Second))
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		b.Write([]byte("hi"))
+	}()
+	if err := c.WaitReadable(); err != nil {
+		t.Fatalf("WaitReadable while input arrives = %v", err)
+	}
+	buf := make([]byte, 8)
+	if n, err := c.Read(buf); string(buf[:n]) != "hi" || err != nil {
+		t.Fatalf("Read after WaitReadable = %q, %v; want the input, not consumed by the wait", buf[:n], err)
+	}
+	b.Close()
+	if err := c.WaitReadable(); err != nil {
+		t.Fatalf("WaitReadable after the peer closed = %v; want nil (the end is readable)", err)
+	}
+	if n, err := c.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the peer closed = %d, %v; want EOF", n, err)
+	}
+}

@@ -46,6 +46,19 @@ func EpollPoll(ep int, events []unix.EpollEvent) (int, error) {
 	}
 }
 
+// readable reports whether the non-blocking socket fd has input, or its end or an error, to
+// read, by peeking at one byte into b.
+func readable(fd int, b *[1]byte) bool {
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(b)), 1,
+			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		return e != unix.EAGAIN
+	}
+}
+
 // Accept takes the next connection from the non-blocking listening socket lfd, non-blocking and
 // close-on-exec. Unlike unix.Accept4 it asks for no address, so it allocates nothing: thousands
 // of clients connecting at once make no garbage. It returns unix.EAGAIN as ErrAgain.
