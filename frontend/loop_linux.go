@@ -166,7 +166,10 @@ func (l *loop) event(ev unix.EpollEvent) {
 		rawio.Read(l.wakeFd, buf[:])
 		return
 	}
-	if c := l.fds.get(int(ev.Fd)); c != nil {
+	// The table is shared: an event taken before its client closed may find the descriptor
+	// reused by another loop's client, which only that loop may step (it reads into that
+	// loop's buffer).
+	if c := l.fds.get(int(ev.Fd)); c != nil && c.l == l {
 		c.event(ev.Events)
 	}
 }
