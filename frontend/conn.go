@@ -65,6 +65,9 @@ func (c *clientConn) RemoteAddr() string {
 // ID implements Client.
 func (c *clientConn) ID() uint64 { return c.id }
 
+// Kept implements Client: a goroutine keeps its client's session, so nothing is kept apart.
+func (c *clientConn) Kept() any { return nil }
+
 // serve runs a client accepted for a goroutine of its own.
 func (c *clientConn) serve() {
 	c.sess = c.srv.handler.NewSession(c)

@@ -31,7 +31,7 @@ func (s *slowSession) Dispatch(buf []byte) (int, int, Action, error) {
 
 func (s *slowSession) Await(w Waker) (bool, bool) { w.Ready(true); return true, true }
 func (s *slowSession) Loopable() bool             { return true }
-func (s *slowSession) Shed() bool                 { return false }
+func (s *slowSession) Shed() (any, bool)          { return nil, false }
 
 func (s *slowSession) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
 	if s.bigs == 0 {

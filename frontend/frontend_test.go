@@ -22,8 +22,8 @@ import (
 // "bad" is a fatal error, "later X" replies X from another goroutine a little later, "block X"
 // replies "blocked X" once the connection has a goroutine of its own, "hold" and "release"
 // likewise set and clear state that keeps it there, "where" replies "loop" or "goroutine",
-// "name X" names the session (state it keeps: it is not shed), "whoami" replies its name and
-// client ID as "name#ID".
+// "name X" names the session (kept across a shed), "whoami" replies its name and client ID as
+// "name#ID".
 type lineSession struct {
 	client Client
 	held   bool   // guarded by mu
@@ -40,7 +40,8 @@ type lineHandler struct{ made *atomic.Int64 }
 
 func (h lineHandler) NewSession(c Client) Session {
 	h.made.Add(1)
-	return &lineSession{client: c}
+	name, _ := c.Kept().(string)
+	return &lineSession{client: c, name: name}
 }
 
 // laterDelay is how long a "later" reply takes.
@@ -161,10 +162,17 @@ func (s *lineSession) Loopable() bool {
 	return !s.held
 }
 
-func (s *lineSession) Shed() bool {
+// Shed gives the session up unless it holds state that needs a goroutine; its name is kept.
+func (s *lineSession) Shed() (any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.held && s.name == ""
+	if s.held {
+		return nil, false
+	}
+	if s.name != "" {
+		return s.name, true
+	}
+	return nil, true
 }
 
 func (s *lineSession) Relay(net.Conn, []byte) error { return nil }

@@ -24,6 +24,7 @@ type loopConn struct {
 	l    *loop
 	id   uint64
 	sess Awaiter // nil after the session was shed, until the client's next request
+	kept any     // what the shed session kept for the next one
 
 	mu       sync.Mutex
 	input                // input left over from a read; nil buffer when none
@@ -61,6 +62,9 @@ func (c *loopConn) peer() string {
 
 // ID implements Client.
 func (c *loopConn) ID() uint64 { return c.id }
+
+// Kept implements Client. Only the loop reads it, while it makes the client's next session.
+func (c *loopConn) Kept() any { return c.kept }
 
 // Looped implements Client.
 func (c *loopConn) Looped() bool { return c.moved.Load() == nil }
@@ -132,6 +136,7 @@ func (c *loopConn) step() {
 func (c *loopConn) session() Awaiter {
 	if c.sess == nil {
 		c.sess = c.l.srv.handler.NewSession(c).(Awaiter) // as the one made when it was accepted
+		c.kept = nil                                     // the new session has it now
 	}
 	return c.sess
 }
@@ -308,8 +313,8 @@ func (c *loopConn) flushed(out []byte, err error) {
 // and idle ones, then hold neither: the loop makes them again for the next request.
 func (c *loopConn) shed() {
 	c.releaseOut()
-	if c.sess.Shed() {
-		c.sess = nil
+	if keep, shed := c.sess.Shed(); shed {
+		c.sess, c.kept = nil, keep
 	}
 }
 

@@ -60,11 +60,12 @@ type Awaiter interface {
 	// goroutine may go back to an event loop.
 	Loopable() bool
 	// Shed is called by an event loop between batches, when none of the client's requests is
-	// in flight or waiting to be read. A session that holds nothing the client set (a protocol
-	// version, a name, a transaction, connections of its own) gives itself up to be reused
-	// and reports true: it is not called again, and the client's next request gets a new
-	// Session from the Handler. So a client between requests costs little more than its socket.
-	Shed() bool
+	// in flight or waiting to be read. A session that holds nothing a goroutine must keep (a
+	// transaction, connections of its own) gives itself up to be reused and reports shed: it
+	// is not called again, and the client's next request gets a new Session from the Handler,
+	// which finds keep (small state the client set, such as a protocol version or a name; nil
+	// for none) in Client.Kept. So a client between requests costs little more than its socket.
+	Shed() (keep any, shed bool)
 }
 
 // Waker is told when the replies an Awaiter was waiting for are in. slow means Flush may still
@@ -94,4 +95,6 @@ type Client interface {
 	// Looped reports whether an event loop serves the connection: its Session must not block
 	// while dispatching and returns Block for any request that might.
 	Looped() bool
+	// Kept returns what the client's last shed Session kept (see Awaiter.Shed), or nil.
+	Kept() any
 }

@@ -38,7 +38,7 @@ func (s *gateSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) {
 	return dst, nil
 }
 func (s *gateSession) Loopable() bool               { return true }
-func (s *gateSession) Shed() bool                   { return false }
+func (s *gateSession) Shed() (any, bool)            { return nil, false }
 func (s *gateSession) Relay(net.Conn, []byte) error { return nil }
 func (s *gateSession) Close()                       {}
 

@@ -70,7 +70,7 @@ func (h handler) NewSession(c frontend.Client) frontend.Session {
 type Awaiter interface {
 	Await(w frontend.Waker) (pending, ok bool)
 	Loopable() bool
-	Shed() bool
+	Shed() (keep any, shed bool)
 }
 
 // awaitSession is a session for an Awaiter, which an event loop can serve.
@@ -85,14 +85,15 @@ func (s *awaitSession) Loopable() bool                      { return s.a.Loopabl
 
 // Shed implements frontend.Awaiter: when the Handler's session gives itself up, the parser
 // waits in the free list for another client.
-func (s *awaitSession) Shed() bool {
-	if !s.a.Shed() {
-		return false
+func (s *awaitSession) Shed() (any, bool) {
+	keep, shed := s.a.Shed()
+	if !shed {
+		return nil, false
 	}
 	s.Session, s.a = nil, nil
 	s.parser.Forget(&s.req)
 	s.free.Put(s)
-	return true
+	return keep, true
 }
 
 // session parses the text protocol for the Session it wraps.

@@ -23,6 +23,7 @@ func (*loopSwitch) RemoteAddr() string         { return "127.0.0.1:1" }
 func (*loopSwitch) Watch(func()) (stop func()) { return func() {} }
 func (c *loopSwitch) Looped() bool             { return !c.moved }
 func (c *loopSwitch) ID() uint64               { return 1 }
+func (c *loopSwitch) Kept() any                { return nil }
 
 // unreachablePool is a pool of one server nothing listens on: requests routed to it fail, and
 // requests answered in the proxy never reach it.

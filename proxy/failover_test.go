@@ -68,6 +68,7 @@ func (reviewClient) RemoteAddr() string         { return "127.0.0.1:1" }
 func (reviewClient) Watch(func()) (stop func()) { return func() {} }
 func (reviewClient) Looped() bool               { return true }
 func (reviewClient) ID() uint64                 { return 1 }
+func (reviewClient) Kept() any                  { return nil }
 
 // flushWaker does what frontend's loopConn.Ready does: Flush on the goroutine that completed
 // the batch's last call (a backend connection's reader), or on a goroutine of its own when

@@ -32,6 +32,7 @@ type hotCase struct {
 	reqs      [hotKeys][]byte
 	wants     [hotKeys][]byte
 	memcached bool
+	resp3     bool // the client said HELLO 3 and named itself: state its sessions keep
 }
 
 // hotMulti is how many keys a multi-key request names: MGET, MSET, a memcached multi-get.
@@ -69,7 +70,9 @@ func hotCases() []hotCase {
 		cases[6].reqs[i] = []byte(mcget + "\r\n")
 		cases[6].wants[i] = append(cases[6].wants[i], "END\r\n"...)
 	}
-	return cases
+	resp3 := cases[0]
+	resp3.name, resp3.resp3 = "RedisGETResp3", true
+	return append(cases, resp3)
 }
 
 // hotPool builds a pool of servers as cmd/discoh's startPool does for a pool with default
@@ -131,20 +134,25 @@ type hotSession struct {
 
 	looped bool      // as an event loop serves it: Await, then Flush once Ready, then Shed
 	ready  chan bool // Ready's calls
+	client *hotClient
 }
 
 func newHotSession(tb testing.TB, tc *hotCase, pool *backends.Pool) *hotSession {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	l := config.DefaultClientLimits()
-	h := &hotSession{tb: tb, tc: tc, spill: func([]byte) error { return nil }, ready: make(chan bool, 1)}
+	h := &hotSession{tb: tb, tc: tc, spill: func([]byte) error { return nil }, ready: make(chan bool, 1),
+		client: new(hotClient)}
 	if tc.memcached {
 		h.m = NewMemcache("hot", "", pool, log)
-		h.mc = h.m.NewSession(hotClient{}).(*MemcacheSession)
+		h.mc = h.m.NewSession(h.client).(*MemcacheSession)
 		h.mclimits = mcproto.Limits{ItemSizeMax: l.ItemSizeMax}
 	} else {
 		h.r = NewRedis("hot", "", pool, log)
 		h.r.MaxReplyBytes = l.MaxPendingOutputBytes
-		h.redis = h.r.NewSession(hotClient{}).(*Session)
+		h.redis = h.r.NewSession(h.client).(*Session)
+		if tc.resp3 {
+			h.redis.lane, h.redis.name = backends.LaneRESP3, "hot"
+		}
 		h.rlimits = resp.Limits{MaxArgs: l.MaxArgs, MaxBulk: l.MaxBulkBytes, MaxInline: l.MaxInlineBytes}
 	}
 	tb.Cleanup(h.close)
@@ -165,8 +173,8 @@ func (h *hotSession) do() {
 		h.redis.Dispatch(args, req[:n])
 		h.await(h.redis)
 		h.out, err = h.redis.Flush(h.out[:0], h.spill)
-		if h.looped && h.redis.Shed() {
-			h.redis = h.r.NewSession(hotClient{}).(*Session)
+		if h.looped {
+			h.shed()
 		}
 	} else {
 		n, perr := h.mparser.Parse(req, h.mclimits, &h.mreq)
@@ -176,12 +184,31 @@ func (h *hotSession) do() {
 		h.mc.Dispatch(&h.mreq)
 		h.await(h.mc)
 		h.out, err = h.mc.Flush(h.out[:0], h.spill)
-		if h.looped && h.mc.Shed() {
-			h.mc = h.m.NewSession(hotClient{}).(*MemcacheSession)
+		if h.looped {
+			h.shed()
 		}
 	}
 	if err != nil || !bytes.Equal(h.out, h.tc.wants[i]) {
 		h.tb.Fatalf("reply to %q: got %q, %v; want %q", req, h.out, err, h.tc.wants[i])
+	}
+}
+
+// shed gives the session up and takes the next, as an event loop does between batches, and
+// checks that what the client set survived.
+func (h *hotSession) shed() {
+	if h.redis != nil {
+		if keep, shed := h.redis.Shed(); shed {
+			h.client.kept = keep
+			h.redis = h.r.NewSession(h.client).(*Session)
+		}
+		if h.tc.resp3 && (h.redis.lane != backends.LaneRESP3 || h.redis.name != "hot") {
+			h.tb.Fatalf("HELLO 3 and the name were lost across a shed: lane %d, name %q", h.redis.lane, h.redis.name)
+		}
+		return
+	}
+	if keep, shed := h.mc.Shed(); shed {
+		h.client.kept = keep
+		h.mc = h.m.NewSession(h.client).(*MemcacheSession)
 	}
 }
 
@@ -213,12 +240,13 @@ func (h *hotSession) close() {
 }
 
 // hotClient is a client connection that never hangs up.
-type hotClient struct{}
+type hotClient struct{ kept any }
 
 func (hotClient) RemoteAddr() string         { return "127.0.0.1:1" }
 func (hotClient) Watch(func()) (stop func()) { return func() {} }
 func (hotClient) Looped() bool               { return false }
 func (hotClient) ID() uint64                 { return 1 }
+func (c *hotClient) Kept() any               { return c.kept }
 
 // hotServers starts two redis-servers and two memcached, and fills every key, so the GETs hit.
 func hotServers(tb testing.TB) *hotAddrs {

@@ -269,9 +269,9 @@ func (s *MemcacheSession) Relay(net.Conn, []byte) error { return nil }
 func (s *MemcacheSession) Close() {}
 
 // Shed implements frontend.Awaiter: a memcached client sets nothing a session must keep.
-func (s *MemcacheSession) Shed() bool {
+func (s *MemcacheSession) Shed() (keep any, shed bool) {
 	s.client = nil
 	s.queue, s.lit, s.enc = kept(s.queue, keptReplies), kept(s.lit, keptBytes), kept(s.enc, keptBytes)
 	s.m.free.Put(s)
-	return true
+	return nil, true
 }

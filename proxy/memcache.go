@@ -52,6 +52,9 @@ func NewMemcache(name, listen string, pool *backends.Pool, log *slog.Logger) *Me
 	return &Memcache{Pool: name, Listen: listen, pool: pool, log: log, started: time.Now()}
 }
 
+// Sessions can be served by event loops (see the same check for Redis sessions).
+var _ mcserver.Awaiter = (*MemcacheSession)(nil)
+
 // NewSession implements mcserver.Handler.
 func (m *Memcache) NewSession(c frontend.Client) mcserver.Session {
 	s, _ := m.free.Get().(*MemcacheSession)

@@ -53,6 +53,10 @@ func NewRedis(name, listen string, pool *backends.Pool, log *slog.Logger) *Redis
 	return &Redis{Pool: name, Listen: listen, pool: pool, log: log, started: time.Now()}
 }
 
+// Sessions can be served by event loops: a method that strayed from respserver.Awaiter would
+// silently give every client a goroutine.
+var _ respserver.Awaiter = (*Session)(nil)
+
 // NewSession implements respserver.Handler.
 func (r *Redis) NewSession(c frontend.Client) respserver.Session {
 	s, _ := r.free.Get().(*Session)
@@ -60,5 +64,8 @@ func (r *Redis) NewSession(c frontend.Client) respserver.Session {
 		s = &Session{r: r, watching: -1}
 	}
 	s.client, s.id = c, c.ID()
+	if st, ok := c.Kept().(*clientState); ok {
+		s.lane, s.name, s.carry = st.lane, st.name, st
+	}
 	return s
 }

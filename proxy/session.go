@@ -14,8 +14,9 @@ type Session struct {
 	r      *Redis
 	client frontend.Client
 	id     uint64
-	lane   int    // backends.LaneRESP2 or LaneRESP3, set by HELLO
-	name   string // CLIENT SETNAME
+	lane   int          // backends.LaneRESP2 or LaneRESP3, set by HELLO
+	name   string       // CLIENT SETNAME
+	carry  *clientState // lane and name across a shed, once either was set (see Shed)
 
 	queue   []reply // replies of the batch being dispatched, in request order
 	lit     []byte  // the bytes of literal replies in queue
@@ -197,18 +198,31 @@ func lastFrame(frames []byte) []byte {
 	}
 }
 
-// Shed implements frontend.Awaiter. A session holding nothing the client set (HELLO's
-// protocol, CLIENT SETNAME's name, a transaction, connections of its own) goes to the
-// router's free sessions, its buffers with it, for the next client that needs one.
-func (s *Session) Shed() bool {
-	if s.lane != backends.LaneRESP2 || s.name != "" || s.tx != nil || s.watching >= 0 ||
-		len(s.pins) > 0 || len(s.blockers) > 0 {
-		return false
+// Shed implements frontend.Awaiter. A session holding no transaction and no connections of
+// its own goes to the router's free sessions, its buffers with it, for the next client that
+// needs one; HELLO's protocol and CLIENT SETNAME's name, when set, are kept for the client's
+// next session in a clientState (made once per client: shedding allocates nothing).
+func (s *Session) Shed() (keep any, shed bool) {
+	if s.tx != nil || s.watching >= 0 || len(s.pins) > 0 || len(s.blockers) > 0 {
+		return nil, false
 	}
-	s.client = nil
+	if s.lane != backends.LaneRESP2 || s.name != "" {
+		if s.carry == nil {
+			s.carry = new(clientState)
+		}
+		*s.carry = clientState{lane: s.lane, name: s.name}
+		keep = s.carry
+	}
+	s.client, s.carry, s.lane, s.name = nil, nil, backends.LaneRESP2, ""
 	s.queue, s.lit = kept(s.queue, keptReplies), kept(s.lit, keptBytes)
 	s.r.free.Put(s)
-	return true
+	return keep, true
+}
+
+// clientState is what a client set that outlives its session between requests (see Shed).
+type clientState struct {
+	lane int
+	name string
 }
 
 // What a shed session keeps of its buffers for the next client: queues of up to keptReplies

@@ -31,7 +31,7 @@ func (s *fakeSession) Relay(net.Conn, []byte) error                           { 
 func (s *fakeSession) Close()                                                 {}
 func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { s.awaited++; return false, true }
 func (s *fakeSession) Loopable() bool                                         { return true }
-func (s *fakeSession) Shed() bool                                             { return false }
+func (s *fakeSession) Shed() (any, bool)                                      { return nil, false }
 
 type fakeHandler struct{ s *fakeSession }
 
@@ -44,6 +44,7 @@ func (fakeClient) RemoteAddr() string         { return "test" }
 func (fakeClient) Watch(func()) (stop func()) { return func() {} }
 func (c *fakeClient) Looped() bool            { return c.looped }
 func (c *fakeClient) ID() uint64              { return 1 }
+func (c *fakeClient) Kept() any               { return nil }
 
 func newTestSession(t *testing.T, client *fakeClient) (frontend.Session, *fakeSession) {
 	t.Helper()
