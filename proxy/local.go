@@ -169,6 +169,10 @@ func cmdHello(s *Session, args [][]byte, _ []byte) frontend.Action {
 				return frontend.Continue
 			}
 			i++
+			if !validClientName(args[i]) {
+				s.queueError(errClientName)
+				return frontend.Continue
+			}
 			s.name = string(args[i])
 		default:
 			s.queueError("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
@@ -204,6 +208,19 @@ func appendField(dst []byte, name, value string) []byte {
 	return resp.AppendBulkString(resp.AppendBulkString(dst, name), value)
 }
 
+const errClientName = "ERR Client names cannot contain spaces, newlines or special characters."
+
+// validClientName reports whether name may name a client, as Redis decides: printable ASCII
+// other than space ('!' to '~'), or empty.
+func validClientName(name []byte) bool {
+	for _, c := range name {
+		if c < '!' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // cmdClient answers the CLIENT subcommands that concern this client alone.
 func cmdClient(s *Session, args [][]byte, _ []byte) frontend.Action {
 	if !s.arity(args, 2, -1) {
@@ -215,8 +232,8 @@ func cmdClient(s *Session, args [][]byte, _ []byte) frontend.Action {
 	case sub == "getname" && len(args) == 2:
 		s.queueLit(s.appendName)
 	case sub == "setname" && len(args) == 3:
-		if strings.ContainsAny(string(args[2]), " \n\r") {
-			s.queueError("ERR Client names cannot contain spaces, newlines or special characters.")
+		if !validClientName(args[2]) {
+			s.queueError(errClientName)
 		} else {
 			s.name = string(args[2])
 			s.queueSimple("OK")

@@ -365,6 +365,16 @@ func TestLocalCommands(t *testing.T) {
 	if got := c.Do(ctx, "client", "getname").Val(); got != "worker-7" {
 		t.Errorf("CLIENT GETNAME = %v; want worker-7", got)
 	}
+	for _, bad := range [][]any{{"client", "setname", "a b"}, {"client", "setname", "tab\there"},
+		{"hello", "3", "setname", "a\nb"}} {
+		err := c.Do(ctx, bad...).Err()
+		if err == nil || !strings.Contains(err.Error(), "Client names cannot contain spaces") {
+			t.Errorf("%v: %v; want Redis's invalid client name error", bad, err)
+		}
+	}
+	if got := c.Do(ctx, "client", "getname").Val(); got != "worker-7" {
+		t.Errorf("CLIENT GETNAME after refused names = %v; want worker-7", got)
+	}
 	if id, err := c.ClientID(ctx).Result(); err != nil || id < 1 {
 		t.Errorf("CLIENT ID = %d, %v", id, err)
 	}

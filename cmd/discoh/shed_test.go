@@ -266,3 +266,94 @@ func TestShedStressMemcache(t *testing.T) {
 		}
 	})
 }
+
+// do sends one request and returns its reply as readReply renders it ("" after an error, which
+// is reported).
+func (c *rawConn) do(args ...string) string {
+	c.nc.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.nc.Write([]byte(cmdOf(args...))); err != nil {
+		c.t.Errorf("%v: %v", args, err)
+		return ""
+	}
+	rep, err := readReply(c.r)
+	if err != nil {
+		c.t.Errorf("%v: %v", args, err)
+	}
+	return rep
+}
+
+// letShed gives the loop time to shed the client's session after its last reply.
+func letShed() { time.Sleep(5 * time.Millisecond) }
+
+// protoOf returns the proto field of a HELLO reply as readReply renders it (":2" or ":3").
+func protoOf(t *testing.T, hello string) string {
+	i := strings.Index(hello, "$proto,")
+	if i < 0 || len(hello) < i+9 {
+		t.Fatalf("HELLO replied %q", hello)
+	}
+	return hello[i+7 : i+9]
+}
+
+// TestKeptStateIsTheClientsOwn: the protocol and name a shed session keeps belong to its client
+// alone, survive sheds, and are cleared when the client asks (RESET, SETNAME "", HELLO 2).
+func TestKeptStateIsTheClientsOwn(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	a := dialRaw(t, st.addr)
+	if h := a.do("HELLO", "3", "SETNAME", "alpha"); protoOf(t, h) != ":3" || h[0] != '%' {
+		t.Fatalf("HELLO 3 SETNAME alpha: %q", h)
+	}
+	letShed()
+	if got := a.do("CLIENT", "GETNAME"); got != "$alpha" {
+		t.Errorf("name after a shed: %q", got)
+	}
+	letShed()
+	if got := a.do("HGETALL", "nohash"); got != "%[]" {
+		t.Errorf("HGETALL after a shed: %q; want a RESP3 map", got)
+	}
+	concurrentClients(t, st.addr, 8, func(i int, nc net.Conn, r *bufio.Reader) {
+		b := &rawConn{t: t, nc: nc, r: r}
+		for j := range 30 {
+			if got := b.do("CLIENT", "GETNAME"); got != "$nil" {
+				t.Errorf("client %d request %d: name %q; want none", i, j, got)
+			}
+			if got := b.do("HGETALL", "nohash"); got != "*[]" {
+				t.Errorf("client %d request %d: HGETALL %q; want a RESP2 array", i, j, got)
+			}
+			letShed()
+		}
+	})
+	if got := a.do("RESET"); got != "+RESET" { // moves the client to a goroutine
+		t.Fatalf("RESET: %q", got)
+	}
+	for range 100 { // enough calm batches to go back to the loop
+		if got := a.do("CLIENT", "GETNAME"); got != "$nil" {
+			t.Fatalf("name after RESET: %q", got)
+		}
+	}
+	letShed()
+	if h := a.do("HELLO"); protoOf(t, h) != ":2" {
+		t.Errorf("protocol after RESET, back on the loop: %q", h)
+	}
+	a.do("HELLO", "3", "SETNAME", "x")
+	letShed()
+	a.do("CLIENT", "SETNAME", "")
+	letShed()
+	if got := a.do("CLIENT", "GETNAME"); got != "_" {
+		t.Errorf("name after SETNAME \"\": %q", got)
+	}
+	a.do("CLIENT", "SETNAME", "y")
+	letShed()
+	a.do("HELLO", "2")
+	letShed()
+	if got := a.do("CLIENT", "GETNAME"); got != "$y" {
+		t.Errorf("name after HELLO 2: %q; want it kept", got)
+	}
+	if got := a.do("HGETALL", "nohash"); got != "*[]" {
+		t.Errorf("HGETALL after HELLO 2: %q", got)
+	}
+	a.do("HELLO", "3")
+	letShed()
+	if got := a.do("BLPOP", "nolist", "0.01"); got != "_" {
+		t.Errorf("BLPOP after HELLO 3 and a shed: %q; want a RESP3 null", got)
+	}
+}
