@@ -45,7 +45,7 @@ func (s *Server) serveLoops(l net.Listener) (bool, error) {
 	}
 	defer s.stopLoopsWhenDrained()
 	var backoff time.Duration
-	var a acceptor
+	a := newAcceptor()
 	for next := 0; ; next++ {
 		fd, err := a.accept(rc)
 		if s.closing.Load() {
@@ -114,11 +114,14 @@ type acceptor struct {
 	tryFn func(lfd uintptr) bool // a.try
 }
 
+func newAcceptor() *acceptor {
+	a := new(acceptor)
+	a.tryFn = a.try
+	return a
+}
+
 // accept takes the next client, waiting in the runtime's poller.
 func (a *acceptor) accept(rc syscall.RawConn) (int, error) {
-	if a.tryFn == nil {
-		a.tryFn = a.try
-	}
 	if err := rc.Read(a.tryFn); err != nil {
 		return -1, err
 	}
