@@ -87,9 +87,6 @@ func (c *Call) complete(reply []byte, err error) {
 	c.Err = err
 	if c.Server != nil {
 		c.Server.report(err)
-		if err != nil {
-			c.Server.Failures.Add(1)
-		}
 	}
 	// Once done is signalled the waiter may release c, so the notifier is read before.
 	var n Notifier

@@ -161,7 +161,11 @@ func (c *conn) drainQueue(err error) {
 	}
 }
 
-func (c *conn) close() { c.fail(ErrClosed) }
+// errClosedHere ends the calls on a connection discoh closed itself: a client that hung up
+// while blocked or watching, a shutdown. It says nothing about the server's health.
+var errClosedHere = fmt.Errorf("%w by discoh", ErrClosed)
+
+func (c *conn) close() { c.fail(errClosedHere) }
 
 // writeLoop batches queued calls into one write: while a write is in progress new calls pile up
 // in the queue, and the next write takes all of them.

@@ -129,7 +129,7 @@ func (s *Server) dialSlot(sl *slot, lane int) {
 		sl.waiting = nil
 		if err == nil && s.closed.Load() {
 			c.close()
-			c, err = nil, fmt.Errorf("%w: %s", ErrClosed, s)
+			c, err = nil, fmt.Errorf("%w: %s", errClosedHere, s)
 		}
 		if err == nil && len(waiting) > 0 {
 			sl.mu.Unlock()
@@ -198,8 +198,15 @@ func (s *Server) downError() error {
 		st.Failures, st.LastErr, st.NextProbe.Format(time.TimeOnly))
 }
 
-// report tells the health tracker how a call ended.
+// report tells the health tracker how a call ended. Calls refused while the server is marked
+// down, and calls on connections discoh closed itself, say nothing about its health.
 func (s *Server) report(err error) {
+	switch {
+	case err != nil && errors.Is(err, errClosedHere):
+		return
+	case err != nil:
+		s.Failures.Add(1)
+	}
 	switch {
 	case s.health == nil:
 	case err == nil:
@@ -271,7 +278,7 @@ func (s *Server) Close() {
 			sl.mu.Lock()
 			c := sl.c
 			sl.c = nil
-			sl.downUntil, sl.err = time.Now().Add(time.Hour), fmt.Errorf("%w: %s", ErrClosed, s)
+			sl.downUntil, sl.err = time.Now().Add(time.Hour), fmt.Errorf("%w: %s", errClosedHere, s)
 			sl.mu.Unlock()
 			if c != nil {
 				c.close()
