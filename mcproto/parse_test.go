@@ -167,6 +167,9 @@ func TestParseErrors(t *testing.T) {
 		{"get after 101 spaces is cut like any line", strings.Repeat(" ", 101) + "get " + strings.Repeat("k", 200), small, Error{Close: true}},
 		{"default line limit", strings.Repeat("x", 2049), Limits{}, Error{Close: true}},
 		{"line limit below the minimum", strings.Repeat("x", 257), Limits{MaxLine: 10}, Error{Close: true}},
+		{"binary magic alone", "\x80", small, Error{Close: true}},
+		{"binary get", "\x80\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x03" + strings.Repeat("\x00", 12) + "foo", small, Error{Close: true}},
+		{"binary magic before a newline", "\x80\r\n", small, Error{Close: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

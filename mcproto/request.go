@@ -5,6 +5,10 @@ import "bytes"
 // KeyMaxLength is the longest key memcached accepts, in bytes.
 const KeyMaxLength = 250
 
+// binaryMagic is the first byte of every request of memcached's binary protocol, and of no
+// text command.
+const binaryMagic = 0x80
+
 // Defaults for the zero fields of Limits.
 const (
 	// DefaultMaxKeys bounds one multi-get; memcached has no such limit, but a proxy must
@@ -108,6 +112,13 @@ func (p *Parser) Forget(req *Request) {
 // memcached would reject returns n == 0 and an *Error that says what to reply and how many
 // bytes to discard.
 func (p *Parser) Parse(buf []byte, lim Limits, req *Request) (n int, err error) {
+	if len(buf) > 0 && buf[0] == binaryMagic {
+		// A binary-protocol client. Read as text, its header would wait for a newline it may
+		// never send (memcached -B ascii hangs so), and the client would wait out its own
+		// timeout; memcached closes at once, without a reply, on a protocol it does not
+		// accept (-B binary sent text), and so does discoh.
+		return 0, closeConn("", "binary protocol not supported")
+	}
 	lim = lim.withDefaults()
 	end, lerr := findLine(buf, lim)
 	if end < 0 {
