@@ -16,7 +16,10 @@
 // key path in upper case, dots and dashes turned into underscores, prefixed
 // with DISCOH_ (DISCOH_POOLS_MAIN_LISTEN, DISCOH_LOG_LEVEL). A pool must exist
 // in the file for its keys to be overridden; lists (servers) are given
-// comma-separated. Empty variables are ignored.
+// comma-separated. Empty variables are ignored. A DISCOH_ variable that names
+// no pool of the file, or no key, is an error, as an unknown key in the file
+// is; so is one for the databases or coherence sections, read from the file
+// only.
 //
 // Only this package uses viper; the rest of discoh receives a *Config.
 package config

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/viper"
@@ -111,7 +110,7 @@ func decodeServers(p *Pool, v *viper.Viper, key string, ps *problems) {
 func newViper(doc *document) (*viper.Viper, error) {
 	v := viper.New()
 	v.SetEnvPrefix(envPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	v.SetEnvKeyReplacer(envKeys)
 	for name := range doc.pools {
 		for _, f := range poolFields {
 			v.MustBindEnv(poolKey(name, f.name))

@@ -12,7 +12,7 @@ var ErrInvalid = errors.New("config: invalid")
 // FieldError is one problem with one field. Its message reads
 // "pools.main.hash: unknown hash ...".
 type FieldError struct {
-	Field   string // the key path as written in YAML: pools.main.servers[1]
+	Field   string // the key path as written in YAML (pools.main.servers[1]), or a variable's name
 	Problem string
 }
 

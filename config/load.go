@@ -23,7 +23,8 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse is Load for a file's contents; the environment applies too.
+// Parse is Load for a file's contents; the environment applies too, and a
+// DISCOH_ variable that names no pool or key of the file is a problem.
 // Problems with the file's shape and with single values are reported
 // first, all of them; checks across fields (Validate) run once those pass.
 func Parse(data []byte) (*Config, error) {
@@ -33,6 +34,7 @@ func Parse(data []byte) (*Config, error) {
 	}
 	doc, ps := arrange(raw)
 	names := doc.sortedNames() // before newViper rewrites doc's keys
+	checkEnv(os.Environ(), names, &ps)
 	v, err := newViper(doc)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)

@@ -391,7 +391,7 @@ func TestEnvOverrides(t *testing.T) {
 			func(c *Config) any { return c.Pools[0].Listen }, "127.0.0.1:7000"},
 		{"empty is ignored", poolYAML(`hash_tag: "{}"`), map[string]string{"DISCOH_POOLS_MAIN_HASH_TAG": ""},
 			func(c *Config) any { return c.Pools[0].HashTag }, "{}"},
-		{"unknown pool is ignored", poolYAML(), map[string]string{"DISCOH_POOLS_OTHER_LISTEN": "127.0.0.1:7000"},
+		{"unknown but empty is ignored", poolYAML(), map[string]string{"DISCOH_POOLS_OTHER_LISTEN": ""},
 			func(c *Config) any { return len(c.Pools) }, 1},
 	}
 	for _, tt := range tests {
@@ -402,6 +402,48 @@ func TestEnvOverrides(t *testing.T) {
 			c := mustParse(t, tt.yaml)
 			if got := tt.got(c); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v; want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEnvUnknownNames checks that a variable naming no pool or key is an error, as an unknown
+// key in the file is, and that every such variable is named.
+func TestEnvUnknownNames(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want []string
+	}{
+		{"unknown pool", poolYAML(), map[string]string{"DISCOH_POOLS_MIAN_LISTEN": "127.0.0.1:7000"},
+			[]string{"DISCOH_POOLS_MIAN_LISTEN: names no pool of the file (main)"}},
+		{"unknown pool key", poolYAML(), map[string]string{"DISCOH_POOLS_MAIN_LISTN": "127.0.0.1:7000"},
+			[]string{"DISCOH_POOLS_MAIN_LISTN: unknown key of pool main"}},
+		{"unknown log key", poolYAML(), map[string]string{"DISCOH_LOG_LEVLE": "debug"},
+			[]string{"DISCOH_LOG_LEVLE: unknown key"}},
+		{"file-only section", poolYAML(), map[string]string{"DISCOH_DATABASES_MAIN_DSN": "x"},
+			[]string{"DISCOH_DATABASES_MAIN_DSN: the databases section is read from the file only"}},
+		{"unknown section", poolYAML(), map[string]string{"DISCOH_POOL_MAIN_LISTEN": "x"},
+			[]string{"DISCOH_POOL_MAIN_LISTEN: unknown section (want DISCOH_POOLS_<POOL>_<KEY>, DISCOH_LOG_<KEY> or DISCOH_ADMIN_<KEY>)"}},
+		{"every one named, with the file's problems", poolYAML("hahs: md5"),
+			map[string]string{"DISCOH_POOLS_MAIN_X": "1", "DISCOH_POOLS_MAIN_LISTEN": "127.0.0.1:7000", "DISCOH_ADMIN_PORT": "1"},
+			[]string{"pools.main.hahs: unknown key", "DISCOH_ADMIN_PORT: unknown key", "DISCOH_POOLS_MAIN_X: unknown key of pool main"}},
+		{"pool name with a dash", strings.Replace(poolYAML(), "main:", "my-pool:", 1),
+			map[string]string{"DISCOH_POOLS_MY_POOL_LISTENER": "x"},
+			[]string{"DISCOH_POOLS_MY_POOL_LISTENER: unknown key of pool my-pool"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := Parse([]byte(tt.yaml))
+			if got := messages(t, err); !slices.Equal(got, tt.want) {
+				t.Errorf("got %q; want %q", got, tt.want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("got %v; want it to match ErrInvalid", err)
 			}
 		})
 	}
