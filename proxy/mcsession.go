@@ -202,7 +202,7 @@ func (s *MemcacheSession) finish(dst []byte, rp *mcReply) []byte {
 	case rp.get != nil:
 		return rp.get.finish(s, dst)
 	case rp.fanOut != nil:
-		return rp.fanOut.finish(s, dst, rp.noreply)
+		return rp.fanOut.finish(dst, rp.noreply)
 	case rp.copies != nil:
 		rp.call = s.firstCopy(rp.copies)
 		return s.finishCall(dst, rp)

@@ -42,6 +42,14 @@ type MemcacheStats struct {
 	WarmCopies    atomic.Int64 // values copied from a partner to a copy that missed them
 }
 
+// reset zeroes the counters, as stats reset zeroes memcached's.
+func (st *MemcacheStats) reset() {
+	for _, c := range []*atomic.Int64{&st.CmdGet, &st.GetHits, &st.GetMisses, &st.CmdSet,
+		&st.CmdTouch, &st.BackendErrors, &st.WarmCopies} {
+		c.Store(0)
+	}
+}
+
 // MemcacheFramer frames memcached replies by the request that caused them.
 func MemcacheFramer(buf []byte, kind uint8) (int, error) {
 	return mcproto.ScanResponse(buf, mcproto.Kind(kind))
