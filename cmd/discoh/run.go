@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/discoh/discoh/backends"
@@ -44,6 +45,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		defer dbs.Close()
 	}
 	var servers []*frontend.Server
+	var names []string
 	for _, pc := range cfg.Pools {
 		srv, stop, err := startPool(pc, log, errc, coherenceFor(pc, dbs, sources, cfg, log))
 		if err != nil {
@@ -51,24 +53,34 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 		stops = append(stops, stop)
 		servers = append(servers, srv)
+		names = append(names, pc.Name)
 	}
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
 	case err = <-errc:
 	}
-	shutdown(servers, log)
+	shutdown(servers, names, log)
 	return err
 }
 
-func shutdown(servers []*frontend.Server, log *slog.Logger) {
+// shutdown drains every pool at once: each stops accepting and answers what its clients sent,
+// in parallel, so one pool's slow clients take no drain time from another's. Clients left when
+// drainTimeout ends are closed.
+func shutdown(servers []*frontend.Server, names []string, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	for _, srv := range servers {
-		if err := srv.Shutdown(ctx); err != nil {
-			log.Warn("clients closed before their requests drained", "err", err)
-		}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, srv := range servers {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				log.Warn("clients closed before their requests drained", "pool", names[i], "err", err)
+			}
+			log.Info("pool stopped", "pool", names[i], "took", time.Since(start))
+		})
 	}
+	wg.Wait()
 }
 
 // startPool starts one pool's embedded servers (if any), backends and listener.
