@@ -39,6 +39,8 @@ type conn struct {
 	lastProgress atomic.Int64
 	writingSince atomic.Int64
 
+	wmu sync.Mutex // held by the writer for each write, and by writeNow
+
 	mu      sync.Mutex
 	pending []*Call // written, waiting for replies from pending[head]; guarded by mu
 	head    int     // guarded by mu
@@ -187,14 +189,31 @@ func (c *conn) writeLoop() {
 			runtime.Gosched()
 		}
 		batch, buf = c.collect(batch, buf)
-		if !c.enqueue(batch) {
-			return
-		}
-		if err := c.write(buf); err != nil {
-			c.fail(err)
+		c.wmu.Lock()
+		ok := c.enqueue(batch) && c.writeOrFail(buf)
+		c.wmu.Unlock()
+		if !ok {
 			return
 		}
 	}
+}
+
+// writeNow writes call on the caller's goroutine and returns once it is written (or has
+// failed): the caller needs it on the wire before whatever it does next.
+func (c *conn) writeNow(call *Call) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.enqueue([]*Call{call}) {
+		c.writeOrFail(call.Req)
+	}
+}
+
+func (c *conn) writeOrFail(buf []byte) bool {
+	if err := c.write(buf); err != nil {
+		c.fail(err)
+		return false
+	}
+	return true
 }
 
 // collect adds whatever else is queued, up to maxBatchBytes, to batch and buf.

@@ -48,6 +48,8 @@ type Server struct {
 	queue  *replay.Queue
 	proto  *Protocol
 
+	pins pins // connections kept ready for Pin, and the order of blocking calls
+
 	recovered atomic.Int64 // when a connection to it last came back (unix ns); 0 if never lost
 	closed    atomic.Bool  // Close was called: a dial finishing after it must not revive a slot
 
@@ -272,6 +274,7 @@ func (s *Server) Connected() bool {
 func (s *Server) Close() {
 	s.closed.Store(true)
 	s.closeGuard()
+	s.closeSpares()
 	for lane := range s.slots {
 		for i := range s.slots[lane] {
 			sl := &s.slots[lane][i]
@@ -286,33 +289,3 @@ func (s *Server) Close() {
 		}
 	}
 }
-
-// Pinned is a pipelined connection used by one client alone: for WATCH state, which lives on a
-// connection, and for blocking commands, which would hold up everyone on a shared one.
-type Pinned struct {
-	c *conn
-	s *Server
-}
-
-// Pin dials a connection for the caller's use alone. timeout bounds each reply as on shared
-// connections; 0 lets a reply take as long as it takes (a blocking command's own timeout rules).
-func (s *Server) Pin(lane int, timeout time.Duration) (*Pinned, error) {
-	nc, err := s.DialRaw(lane)
-	if err != nil {
-		return nil, err
-	}
-	return &Pinned{c: newConn(nc, s.opts.Framer, timeout), s: s}, nil
-}
-
-// Send queues call on the pinned connection.
-func (p *Pinned) Send(call *Call) {
-	call.Server = p.s
-	p.s.Requests.Add(1)
-	p.c.send(call)
-}
-
-// Close closes the connection; a call in flight ends with ErrClosed.
-func (p *Pinned) Close() { p.c.close() }
-
-// Broken reports whether the connection has failed; a broken one must be replaced.
-func (p *Pinned) Broken() bool { return p.c.broken() }

@@ -42,6 +42,9 @@ type clientConn struct {
 	rejoin   func(*clientConn) bool
 	calm     int
 	rejoined bool // the loop serves the client again: ending this goroutine ends nothing else
+	// turn, for a client just moved off its loop, orders its first dispatch after turnAfter's
+	// (see turn).
+	turn, turnAfter *turn
 
 	writingSince atomic.Int64 // when the write in progress began (unix ns), 0 when none
 
@@ -81,6 +84,7 @@ func (c *clientConn) guard(run func(*clientConn)) {
 			c.srv.log.Error("client connection panicked; closing it", "client", c.RemoteAddr(),
 				"panic", p, "stack", string(debug.Stack()))
 		}
+		c.endTurn()
 		c.nc.Close()
 		if !c.rejoined {
 			c.sess.Close()
@@ -92,7 +96,7 @@ func (c *clientConn) guard(run func(*clientConn)) {
 
 func (c *clientConn) serveLoop() {
 	for !c.gone {
-		dispatched, action, err := c.dispatch(c.sess, c.srv.limits.MaxPipeline)
+		dispatched, action, err := c.dispatchInTurn(c.srv.limits.MaxPipeline)
 		if dispatched == 0 && action == Continue && err == nil {
 			if c.tryRejoin() {
 				return

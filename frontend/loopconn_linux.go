@@ -386,6 +386,8 @@ func (c *loopConn) move(action Action, err error) {
 	}
 	cc.input = in
 	cc.rejoin = c.rejoin
+	cc.turn = newTurn()
+	cc.turnAfter = c.l.srv.lastTurn.Swap(cc.turn)
 	c.moved.Store(cc)
 	c.l.srv.Moved.Add(1)
 	go cc.guard(func(cc *clientConn) {

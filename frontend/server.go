@@ -40,8 +40,9 @@ type Server struct {
 	loops    []*loop
 	// acceptFile is the listener's socket as the loops accept on it; closed with the listener.
 	acceptFile io.Closer
-	done       sync.WaitGroup // one per live connection
-	lastID     atomic.Uint64  // the ID of the last client accepted
+	done       sync.WaitGroup       // one per live connection
+	lastID     atomic.Uint64        // the ID of the last client accepted
+	lastTurn   atomic.Pointer[turn] // the turn of the client last moved off a loop
 
 	Accepted atomic.Int64 // clients served since start (those over MaxConnections are not)
 	Rejected atomic.Int64 // connections refused over MaxConnections

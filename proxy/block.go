@@ -30,8 +30,9 @@ func isBlocking(cmd *commands.Command, args [][]byte) bool {
 	return false
 }
 
-// routeBlocking sends a blocking command on the session's own connection to the keys' server.
-// The wait is watched: if the client hangs up, the connection is closed so the server cannot
+// routeBlocking sends a blocking command on the session's own connection to the keys' server,
+// written before the client's next request is read, so blocked clients queue at the server in
+// the order discoh read their commands. The wait is watched: if the client hangs up, the connection is closed so the server cannot
 // hand an element to a client that is gone.
 func (s *Session) routeBlocking(args [][]byte, raw []byte, keys []int) {
 	server, same := s.owner(args, keys)
@@ -40,20 +41,17 @@ func (s *Session) routeBlocking(args [][]byte, raw []byte, keys []int) {
 		return
 	}
 	sv := s.r.pool.Servers[server]
-	p := s.blockers[sv]
-	if p == nil || p.Broken() {
-		var err error
-		if p, err = sv.Pin(s.lane, 0); err != nil {
-			s.queueError("ERR backend " + sv.String() + ": " + err.Error())
-			return
-		}
-		if s.blockers == nil {
-			s.blockers = make(map[*backends.Server]*backends.Pinned)
-		}
-		s.blockers[sv] = p
-	}
 	call := s.newCall(raw, args)
-	p.Send(call)
+	p, err := sv.Block(s.blockers[sv], s.lane, call)
+	if err != nil {
+		call.Release()
+		s.queueError("ERR backend " + sv.String() + ": " + err.Error())
+		return
+	}
+	if s.blockers == nil {
+		s.blockers = make(map[*backends.Server]*backends.Pinned)
+	}
+	s.blockers[sv] = p
 	s.queue = append(s.queue, reply{call: call, blocking: true})
 }
 

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // A client that hangs up while blocked, or that leaves a WATCH behind, has its own server
@@ -37,5 +41,44 @@ func TestAbandonedPinnedConnectionsKeepTheServerUp(t *testing.T) {
 				t.Fatalf("servers after abandoned pinned connections:\n%s", info)
 			}
 		})
+	}
+}
+
+// Redis serves the clients blocked on a key in the order they blocked; through discoh too, for
+// clients that send their blocking commands one right after another. discoh runs on one
+// processor here, as it does by default on this 2-core machine: with one event loop, "after"
+// is the order the requests arrived in, as for Redis itself (with several loops, two requests
+// a few microseconds apart are read in parallel, and neither came first).
+func TestBlockedClientsServedInOrder(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	st := startRedisStack(t, 1, "")
+	c := st.client(t, 2)
+	direct := st.direct(t, 0)
+	for range 30 {
+		first, second := dialRaw(t, st.addr), dialRaw(t, st.addr)
+		first.send("*3\r\n$5\r\nBLPOP\r\n$1\r\nl\r\n$1\r\n0\r\n")
+		second.send("*3\r\n$5\r\nBLPOP\r\n$1\r\nl\r\n$1\r\n0\r\n")
+		waitBlocked(t, direct, 2)
+		if err := c.RPush(t.Context(), "l", "a", "b").Err(); err != nil {
+			t.Fatal(err)
+		}
+		first.expect("*2\r\n$1\r\nl\r\n$1\r\na\r\n")
+		second.expect("*2\r\n$1\r\nl\r\n$1\r\nb\r\n")
+		first.nc.Close()
+		second.nc.Close()
+	}
+}
+
+// waitBlocked waits until the server reports n blocked clients.
+func waitBlocked(t *testing.T, direct *redis.Client, n int) {
+	t.Helper()
+	want := fmt.Sprintf("blocked_clients:%d\r", n)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if strings.Contains(direct.Info(t.Context(), "clients").Val(), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server never had %d blocked clients", n)
+		}
 	}
 }

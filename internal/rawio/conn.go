@@ -99,3 +99,24 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	return written, nil
 }
+
+// Quiet reports whether nc, an idle connection that should have nothing to read, indeed has
+// nothing: no input, no end of stream, no error. A connection kept in reserve is checked so
+// before use; one whose peer hung up meanwhile is not. Where the socket cannot be peeked at
+// (systems other than Linux, connections without one) it reports false.
+func Quiet(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok || !rawSockets || !peekable {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var b [1]byte
+	quiet := false
+	if err := raw.Control(func(fd uintptr) { quiet = !readable(int(fd), &b) }); err != nil {
+		return false
+	}
+	return quiet
+}

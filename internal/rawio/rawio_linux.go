@@ -9,6 +9,9 @@ import (
 // rawSockets says Conn may read and write the socket itself on this system.
 const rawSockets = true
 
+// peekable says readable looks at the socket rather than answering true.
+const peekable = true
+
 // Read reads from the non-blocking descriptor fd into p. It returns unix.EAGAIN as ErrAgain.
 func Read(fd int, p []byte) (int, error) {
 	for {

@@ -1,7 +1,9 @@
 package rawio
 
 import (
+	"net"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -111,5 +113,26 @@ func TestAccept(t *testing.T) {
 			t.Fatalf("read from the accepted socket: %q, %v", buf[:n], err)
 		}
 		break
+	}
+}
+
+func TestQuiet(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		peer func(b net.Conn)
+		want bool
+	}{
+		{"idle", func(net.Conn) {}, true},
+		{"input waiting", func(b net.Conn) { b.Write([]byte("x")) }, false},
+		{"peer hung up", func(b net.Conn) { b.Close() }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := tcpPair(t)
+			tc.peer(b)
+			time.Sleep(10 * time.Millisecond) // let the byte or the FIN arrive
+			if got := Quiet(a); got != tc.want {
+				t.Fatalf("Quiet = %v; want %v", got, tc.want)
+			}
+		})
 	}
 }

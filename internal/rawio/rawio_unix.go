@@ -7,6 +7,9 @@ import "syscall"
 // rawSockets says Conn may read and write the socket itself on this system.
 const rawSockets = true
 
+// peekable is false: readable answers true without looking.
+const peekable = false
+
 // Read reads from the non-blocking descriptor fd into p (through the scheduler on this system).
 func Read(fd int, p []byte) (int, error) { return result(syscall.Read(fd, p)) }
 

@@ -6,6 +6,9 @@ import "errors"
 // Conn uses the connection's own Read and Write.
 const rawSockets = false
 
+// peekable is false: readable is not used.
+const peekable = false
+
 var errUnsupported = errors.New("rawio: not supported on this system")
 
 // Read is not supported on this system.
