@@ -156,8 +156,21 @@ func (c *clientConn) finishBatch(action Action, err error) bool {
 	case CloseAfter:
 		return true
 	case Hijack:
-		c.sess.Relay(c.nc, c.buf[c.r:])
+		return c.relay()
+	}
+	return false
+}
+
+// relay hands the connection to the session's Relay. When the client leaves the relayed mode
+// (a subscriber that unsubscribed from everything), it goes on with what the client sent after.
+func (c *clientConn) relay() (done bool) {
+	rest, err := c.sess.Relay(c.nc, c.buf[c.r:])
+	if err != nil {
 		return true
+	}
+	c.releaseReadBuffer()
+	if len(rest) > 0 {
+		c.buf = rest
 	}
 	return false
 }

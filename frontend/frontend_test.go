@@ -175,8 +175,8 @@ func (s *lineSession) Shed() (any, bool) {
 	return nil, true
 }
 
-func (s *lineSession) Relay(net.Conn, []byte) error { return nil }
-func (s *lineSession) Close()                       {}
+func (s *lineSession) Relay(net.Conn, []byte) ([]byte, error) { return nil, io.EOF }
+func (s *lineSession) Close()                                 {}
 
 // serveFunc starts a server of one kind (see forEachMode).
 type serveFunc func(t *testing.T, limits Limits) (*Server, string)

@@ -40,8 +40,10 @@ type Session interface {
 	// large it hands it to spill (which writes it to the client) and continues with dst[:0].
 	Flush(dst []byte, spill func([]byte) error) ([]byte, error)
 	// Relay takes over the connection after Hijack; pending holds the request that hijacked
-	// and every byte read after it. It returns when either side closes.
-	Relay(nc net.Conn, pending []byte) error
+	// and every byte read after it. It returns an error when either side closes, or nil and
+	// the bytes to go on with when the client leaves the mode it hijacked for (a subscriber
+	// that unsubscribed from everything).
+	Relay(nc net.Conn, pending []byte) (rest []byte, err error)
 	// Close releases what the session holds. It is called once, when the connection ends.
 	Close()
 }

@@ -28,7 +28,7 @@ type Session interface {
 	// as Dispatch does.
 	Reject(e *mcproto.Error, req *mcproto.Request) frontend.Action
 	Flush(dst []byte, spill func([]byte) error) ([]byte, error)
-	Relay(nc net.Conn, pending []byte) error
+	Relay(nc net.Conn, pending []byte) ([]byte, error)
 	Close()
 }
 

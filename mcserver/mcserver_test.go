@@ -1,6 +1,7 @@
 package mcserver
 
 import (
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -32,7 +33,7 @@ func (s *fakeSession) Reject(*mcproto.Error, *mcproto.Request) frontend.Action {
 	return frontend.Continue
 }
 func (s *fakeSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) { return dst, nil }
-func (s *fakeSession) Relay(net.Conn, []byte) error                           { return nil }
+func (s *fakeSession) Relay(net.Conn, []byte) ([]byte, error)                 { return nil, io.EOF }
 func (s *fakeSession) Close()                                                 {}
 func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { return false, true }
 func (s *fakeSession) Loopable() bool                                         { return !s.blocking }

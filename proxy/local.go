@@ -38,6 +38,8 @@ func init() {
 		"discard": {cmdDiscard, true}, "watch": {cmdWatch, true}, "unwatch": {cmdUnwatch, true},
 		"subscribe": {cmdSubscribe, true}, "psubscribe": {cmdSubscribe, true},
 		"ssubscribe": {cmdSubscribe, true}, "discoh": {cmdDiscoh, true},
+		"unsubscribe": {run: cmdUnsubscribe}, "punsubscribe": {run: cmdUnsubscribe},
+		"sunsubscribe": {run: cmdUnsubscribe},
 	}
 }
 

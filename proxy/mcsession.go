@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"io"
 	"net"
 	"strconv"
 
@@ -263,7 +264,7 @@ func oneLine(s string) []byte {
 }
 
 // Relay implements mcserver.Session; the memcached protocol never hijacks a connection.
-func (s *MemcacheSession) Relay(net.Conn, []byte) error { return nil }
+func (s *MemcacheSession) Relay(net.Conn, []byte) ([]byte, error) { return nil, io.EOF }
 
 // Close implements mcserver.Session.
 func (s *MemcacheSession) Close() {}

@@ -27,7 +27,7 @@ type Session interface {
 	// more than the replies of the calls it sends.
 	Dispatch(args [][]byte, raw []byte) frontend.Action
 	Flush(dst []byte, spill func([]byte) error) ([]byte, error)
-	Relay(nc net.Conn, pending []byte) error
+	Relay(nc net.Conn, pending []byte) ([]byte, error)
 	Close()
 }
 

@@ -2,6 +2,7 @@ package respserver
 
 import (
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -27,7 +28,7 @@ func (s *fakeSession) Dispatch(args [][]byte, raw []byte) frontend.Action {
 	return frontend.Continue
 }
 func (s *fakeSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) { return dst, nil }
-func (s *fakeSession) Relay(net.Conn, []byte) error                           { return nil }
+func (s *fakeSession) Relay(net.Conn, []byte) ([]byte, error)                 { return nil, io.EOF }
 func (s *fakeSession) Close()                                                 {}
 func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { s.awaited++; return false, true }
 func (s *fakeSession) Loopable() bool                                         { return true }

@@ -82,3 +82,39 @@ func waitBlocked(t *testing.T, direct *redis.Client, n int) {
 		}
 	}
 }
+
+// A subscriber leaves subscriber mode as with Redis: by RESET, or by unsubscribing from
+// everything; the connection then takes any command again. Each step's bytes are Redis's own.
+func TestSubscriberModeEnds(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	const subscribed = "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+	for _, tc := range []struct {
+		name, send, want string
+	}{
+		{"unsubscribe outside subscriber mode", "UNSUBSCRIBE a b\r\nPUNSUBSCRIBE\r\n",
+			"*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:0\r\n" +
+				"*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n"},
+		{"reset", "SUBSCRIBE ch\r\nRESET\r\nSET key:1 v\r\n", subscribed + "+RESET\r\n+OK\r\n"},
+		{"unsubscribe from everything, pipelined", "SUBSCRIBE ch\r\nPSUBSCRIBE p*\r\nUNSUBSCRIBE\r\nGET key:1\r\nPUNSUBSCRIBE\r\nGET key:1\r\n",
+			subscribed + "*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n" +
+				"*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:1\r\n" +
+				"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n" +
+				"*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n$1\r\nv\r\n"},
+		{"ping while subscribed", "SUBSCRIBE ch\r\nPING\r\nUNSUBSCRIBE ch\r\nPING\r\n",
+			subscribed + "*2\r\n$4\r\npong\r\n$0\r\n\r\n*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n+PONG\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, st.addr)
+			c.send(tc.send)
+			c.expect(tc.want)
+		})
+	}
+	// RESP3 subscribers get push replies; leaving works the same.
+	c := dialRaw(t, st.addr)
+	c.send("HELLO 3\r\n")
+	if _, err := readReply(c.r); err != nil {
+		t.Fatal(err)
+	}
+	c.send("SUBSCRIBE ch\r\nUNSUBSCRIBE ch\r\nGET key:1\r\n")
+	c.expect(">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n>3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n$1\r\nv\r\n")
+}
