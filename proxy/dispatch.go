@@ -78,6 +78,8 @@ func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
 	keys, err := cmd.Keys(args, s.keys[:0])
 	s.keys = keys
 	switch {
+	case (err != nil || len(keys) == 0) && mayRunKeyless(cmd):
+		s.forward(keylessServer, raw, args)
 	case err != nil:
 		s.queueError(err.Error())
 	case len(keys) == 0:

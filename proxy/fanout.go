@@ -9,9 +9,20 @@ import (
 )
 
 // cmdFanOut sends the request to every server and merges the replies (DBSIZE, FLUSHALL, KEYS).
+// An error reply from any server is the answer.
 func cmdFanOut(merge mergeFunc) handler {
+	return fanOut(merge, false)
+}
+
+// cmdFanOutLenient is cmdFanOut for a merge that reads the servers' error replies too.
+func cmdFanOutLenient(merge mergeFunc) handler {
+	return fanOut(merge, true)
+}
+
+func fanOut(merge mergeFunc, lenient bool) handler {
 	return func(s *Session, args [][]byte, raw []byte) frontend.Action {
 		sp := newSplit(merge)
+		sp.lenient = lenient
 		for i := range s.r.pool.Servers {
 			call := s.newCall(raw, args)
 			s.send(i, call)

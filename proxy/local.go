@@ -40,6 +40,7 @@ func init() {
 		"ssubscribe": {cmdSubscribe, true}, "discoh": {cmdDiscoh, true},
 		"unsubscribe": {run: cmdUnsubscribe}, "punsubscribe": {run: cmdUnsubscribe},
 		"sunsubscribe": {run: cmdUnsubscribe},
+		"script":       {run: cmdScript}, "function": {run: cmdFunction}, "randomkey": {run: cmdRandomKey},
 	}
 }
 

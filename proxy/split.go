@@ -16,6 +16,7 @@ type split struct {
 	calls   []*backends.Call
 	copies  []*backends.Call // a write's other copies: waited for, not merged
 	write   bool             // a failed part's keys are missed writes
+	lenient bool             // merge reads error replies too (else the first one is the answer)
 	merge   mergeFunc
 	order   []int   // MGET: for each key in the client's order, the index of its call
 	writing keyList // keys of a write on their way to several copies (Pool.BeginWrite)
@@ -53,7 +54,7 @@ func (sp *split) release() {
 		clear(sp.elems[i])
 	}
 	sp.calls, sp.copies, sp.replies = sp.calls[:0], sp.copies[:0], sp.replies[:0]
-	sp.write, sp.merge = false, nil
+	sp.write, sp.lenient, sp.merge = false, false, nil
 	sp.order = sp.order[:0]
 	sp.writing.reset()
 	splitPool.Put(sp)
@@ -185,7 +186,7 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 		return s.appendBackendError(dst, failed)
 	}
 	for _, r := range replies {
-		if resp.IsError(r) {
+		if !sp.lenient && resp.IsError(r) {
 			s.r.Stats.Errors.Add(1)
 			return append(dst, r...)
 		}

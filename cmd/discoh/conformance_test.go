@@ -118,3 +118,87 @@ func TestSubscriberModeEnds(t *testing.T) {
 	c.send("SUBSCRIBE ch\r\nUNSUBSCRIBE ch\r\nGET key:1\r\n")
 	c.expect(">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n>3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n$1\r\nv\r\n")
 }
+
+// Scripts and functions work wherever their keys live: SCRIPT LOAD and FUNCTION LOAD reach
+// every server (redis-py's register_script and Lock.release call EVALSHA on the keys' server),
+// keyless calls run on the first server, and bad key counts get Redis's own words.
+func TestScriptsAndFunctionsOnEveryServer(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	c := st.client(t, 2)
+	ctx := t.Context()
+	sha, err := c.ScriptLoad(ctx, "return redis.call('GET', KEYS[1])").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := spreadKeys(t, st, "script")
+	for _, k := range keys {
+		c.Set(ctx, k, "v:"+k, 0)
+		if got, err := c.EvalSha(ctx, sha, []string{k}).Result(); got != "v:"+k || err != nil {
+			t.Errorf("EVALSHA on %s = %v, %v; want v:%s", k, got, err, k)
+		}
+	}
+	if got, err := c.ScriptExists(ctx, sha, "ffffffffffffffffffffffffffffffffffffffff").Result(); err != nil ||
+		len(got) != 2 || !got[0] || got[1] {
+		t.Errorf("SCRIPT EXISTS = %v, %v; want [true false]", got, err)
+	}
+	if got, err := c.Eval(ctx, "return 7", nil).Result(); got != int64(7) || err != nil {
+		t.Errorf("keyless EVAL = %v, %v; want 7", got, err)
+	}
+	for _, tc := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"eval", "return 1", "2", "a"}, "ERR Number of keys can't be greater than number of args"},
+		{[]any{"eval", "return 1", "-1"}, "ERR Number of keys can't be negative"},
+		{[]any{"eval", "return 1", "x"}, "ERR value is not an integer or out of range"},
+		{[]any{"evalsha", "ffffffffffffffffffffffffffffffffffffffff", "0"}, "NOSCRIPT No matching script. Please use EVAL."},
+	} {
+		if err := c.Do(ctx, tc.args...).Err(); err == nil || err.Error() != tc.want {
+			t.Errorf("%v: %v; want %q", tc.args, err, tc.want)
+		}
+	}
+	if err := c.Do(ctx, "script", "flush").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range st.servers {
+		if got := st.direct(t, i).ScriptExists(ctx, sha).Val(); len(got) != 1 || got[0] {
+			t.Errorf("server %d still has the script after SCRIPT FLUSH: %v", i, got)
+		}
+	}
+
+	lib := "#!lua name=discohlib\nredis.register_function('getk', function(keys) return redis.call('GET', keys[1]) end)"
+	if got, err := c.FunctionLoad(ctx, lib).Result(); got != "discohlib" || err != nil {
+		t.Fatalf("FUNCTION LOAD = %q, %v", got, err)
+	}
+	for _, k := range keys {
+		if got, err := c.FCall(ctx, "getk", []string{k}).Result(); got != "v:"+k || err != nil {
+			t.Errorf("FCALL on %s = %v, %v; want v:%s", k, got, err, k)
+		}
+	}
+	if got, err := c.FunctionList(ctx, redis.FunctionListQuery{}).Result(); err != nil || len(got) != 1 {
+		t.Errorf("FUNCTION LIST = %v, %v; want one library", got, err)
+	}
+	if err := c.FunctionDelete(ctx, "discohlib").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.FCall(ctx, "getk", []string{keys[0]}).Err(); err == nil || err.Error() != "ERR Function not found" {
+		t.Errorf("FCALL after FUNCTION DELETE: %v; want ERR Function not found", err)
+	}
+}
+
+// RANDOMKEY answers with a key of some server that has keys, nil only when none has any.
+func TestRandomKey(t *testing.T) {
+	st := startRedisStack(t, 3, "")
+	c := st.client(t, 2)
+	ctx := t.Context()
+	if err := c.RandomKey(ctx).Err(); err != redis.Nil {
+		t.Fatalf("RANDOMKEY on empty servers: %v; want nil", err)
+	}
+	keys := spreadKeys(t, st, "rk")
+	c.Set(ctx, keys[len(keys)-1], "x", 0)
+	for range 10 {
+		if got, err := c.RandomKey(ctx).Result(); got != keys[len(keys)-1] || err != nil {
+			t.Fatalf("RANDOMKEY = %q, %v; want %q, the only key", got, err, keys[len(keys)-1])
+		}
+	}
+}
