@@ -4,8 +4,8 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/discoh/discoh/proxy/commands"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/proxy/commands"
 	"github.com/discoh/discoh/resp"
 )
 
