@@ -7,6 +7,7 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/proxy/commands"
 	"github.com/discoh/discoh/resp"
 )
 
@@ -40,7 +41,10 @@ func init() {
 		"ssubscribe": {cmdSubscribe, true}, "discoh": {cmdDiscoh, true},
 		"unsubscribe": {run: cmdUnsubscribe}, "punsubscribe": {run: cmdUnsubscribe},
 		"sunsubscribe": {run: cmdUnsubscribe},
-		"script":       {run: cmdScript}, "function": {run: cmdFunction}, "randomkey": {run: cmdRandomKey},
+		"move":         {run: refuse(errOnlyDB0("MOVE"))}, "swapdb": {run: refuse(errOnlyDB0("SWAPDB"))},
+		"migrate": {run: refuse("ERR MIGRATE is not supported: discoh does not let clients make servers connect elsewhere")},
+		"copy":    {run: cmdCopy},
+		"script":  {run: cmdScript}, "function": {run: cmdFunction}, "randomkey": {run: cmdRandomKey},
 	}
 }
 
@@ -274,3 +278,31 @@ func cmdPubSubServer(s *Session, args [][]byte, raw []byte) frontend.Action {
 
 // pubSubServer is the server of a pool where publishers and subscribers meet.
 const pubSubServer = 0
+
+// refuse answers a command discoh does not offer with msg.
+func refuse(msg string) handler {
+	return func(s *Session, _ [][]byte, _ []byte) frontend.Action {
+		s.queueError(msg)
+		return frontend.Continue
+	}
+}
+
+// errOnlyDB0 refuses a command that would move data to a database discoh never reads.
+func errOnlyDB0(what string) string {
+	return "ERR " + what + " is not supported: discoh serves only DB 0"
+}
+
+// cmdCopy routes COPY as any keyed command, unless it names a database other than 0.
+func cmdCopy(s *Session, args [][]byte, raw []byte) frontend.Action {
+	for i := 3; i+1 < len(args); i++ {
+		if strings.EqualFold(string(args[i]), "db") && string(args[i+1]) != "0" {
+			s.queueError(errOnlyDB0("COPY ... DB"))
+			return frontend.Continue
+		}
+	}
+	cmd := commands.Lookup(args)
+	if s.check(cmd, args) {
+		s.route(cmd, args, raw)
+	}
+	return frontend.Continue
+}

@@ -202,3 +202,32 @@ func TestRandomKey(t *testing.T) {
 		}
 	}
 }
+
+// Commands that would move data where discoh never reads (another database) or make a server
+// connect to an address a client chooses are refused, and nothing moves.
+func TestCommandsThatEscapeDatabaseZeroAreRefused(t *testing.T) {
+	st := startRedisStack(t, 1, "")
+	c := st.client(t, 2)
+	ctx := t.Context()
+	c.Set(ctx, "k", "v", 0)
+	for _, tc := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"move", "k", "1"}, "ERR MOVE is not supported: discoh serves only DB 0"},
+		{[]any{"copy", "k", "k2", "db", "1"}, "ERR COPY ... DB is not supported: discoh serves only DB 0"},
+		{[]any{"swapdb", "0", "1"}, "ERR SWAPDB is not supported: discoh serves only DB 0"},
+		{[]any{"select", "1"}, "ERR DB index is out of range (discoh serves only DB 0)"},
+		{[]any{"migrate", "127.0.0.1", "1", "k", "0", "1000"}, "ERR MIGRATE is not supported: discoh does not let clients make servers connect elsewhere"},
+	} {
+		if err := c.Do(ctx, tc.args...).Err(); err == nil || err.Error() != tc.want {
+			t.Errorf("%v: %v; want %q", tc.args, err, tc.want)
+		}
+	}
+	if got, err := c.Get(ctx, "k").Result(); got != "v" || err != nil {
+		t.Errorf("GET k after the refusals = %q, %v; want v", got, err)
+	}
+	if got, err := c.Do(ctx, "copy", "k", "k2", "db", "0").Result(); got != int64(1) || err != nil {
+		t.Errorf("COPY k k2 DB 0 = %v, %v; want 1", got, err)
+	}
+}
