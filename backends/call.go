@@ -7,6 +7,7 @@ package backends
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -98,4 +99,10 @@ func (c *Call) complete(reply []byte, err error) {
 	if n != nil {
 		n.CallDone(err != nil, server)
 	}
+}
+
+// Describe words a call's error for a client: without the package prefixes the sentinels carry
+// for logs ("server is down: dial tcp ...: connection refused", "timeout: no reply for 1s").
+func Describe(err error) string {
+	return strings.ReplaceAll(err.Error(), "backends: ", "")
 }

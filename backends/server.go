@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -196,9 +197,33 @@ var errFastFail = errors.New("marked down")
 
 func (s *Server) downError() error {
 	st := s.health.Stats()
-	return fmt.Errorf("%w: %w after %d failures (last: %v); next probe at %s", ErrDown, errFastFail,
-		st.Failures, st.LastErr, st.NextProbe.Format(time.TimeOnly))
+	return &downError{since: st.DownSince, next: st.NextProbe, last: st.LastErr}
 }
+
+// downError is the error of a call refused while its server is marked down, worded for the
+// client: "down since 12:00:01, retrying in 2s (last error: ...)".
+type downError struct {
+	since, next time.Time
+	last        error
+}
+
+func (e *downError) Error() string {
+	msg := "down since " + e.since.Format(time.TimeOnly)
+	switch wait := time.Until(e.next).Round(100 * time.Millisecond); {
+	case e.next.IsZero():
+		msg += ", checking it now"
+	case wait <= 0:
+		msg += ", retrying now"
+	default:
+		msg += ", retrying in " + wait.String()
+	}
+	if e.last != nil {
+		msg += " (last error: " + strings.TrimPrefix(e.last.Error(), "backends: ") + ")"
+	}
+	return msg
+}
+
+func (e *downError) Is(target error) bool { return target == ErrDown || target == errFastFail }
 
 // report tells the health tracker how a call ended. Calls refused while the server is marked
 // down, and calls on connections discoh closed itself, say nothing about its health.

@@ -39,7 +39,7 @@ func (s *Session) routeBlocking(args [][]byte, raw []byte, keys []int) {
 	p, err := sv.Block(s.blockers[sv], s.lane, call)
 	if err != nil {
 		call.Release()
-		s.queueError("ERR backend " + sv.String() + ": " + err.Error())
+		s.queueError("ERR backend " + sv.String() + ": " + backends.Describe(err))
 		return
 	}
 	if s.blockers == nil {

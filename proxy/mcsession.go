@@ -248,7 +248,7 @@ func (s *MemcacheSession) appendBackendError(dst []byte, call *backends.Call) []
 	dst = append(dst, "SERVER_ERROR backend "...)
 	dst = append(dst, call.Server.String()...)
 	dst = append(dst, ": "...)
-	dst = append(dst, oneLine(call.Err.Error())...)
+	dst = append(dst, oneLine(backends.Describe(call.Err))...)
 	return append(dst, "\r\n"...)
 }
 

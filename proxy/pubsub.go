@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/resp"
 )
@@ -64,7 +65,7 @@ func (s *Session) Relay(client net.Conn, pending []byte) ([]byte, error) {
 	sv := s.r.pool.Servers[pubSubServer]
 	server, err := sv.DialRaw(s.lane)
 	if err != nil {
-		return refuseFirst(client, pending, "ERR backend "+sv.String()+": "+err.Error())
+		return refuseFirst(client, pending, "ERR backend "+sv.String()+": "+backends.Describe(err))
 	}
 	r := newRelay(client, server)
 	go r.replies()

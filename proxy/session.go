@@ -138,9 +138,11 @@ func (s *Session) finish(dst []byte, rp *reply) []byte {
 func (s *Session) finishCall(dst []byte, rp *reply) []byte {
 	call := rp.call
 	if rp.blocking {
+		s.r.Stats.Blocked.Add(1)
 		stop := s.client.Watch(func() { s.closeBlockers() })
 		call.Wait()
 		stop()
+		s.r.Stats.Blocked.Add(-1)
 	} else {
 		call.Wait()
 	}
@@ -180,7 +182,7 @@ func (s *Session) afterFailure(call *backends.Call, rp *reply) *backends.Call {
 func (s *Session) appendBackendError(dst []byte, call *backends.Call) []byte {
 	s.r.Stats.Errors.Add(1)
 	s.r.Stats.Backend.Add(1)
-	return resp.AppendError(dst, "ERR backend "+call.Server.String()+": "+call.Err.Error())
+	return resp.AppendError(dst, "ERR backend "+call.Server.String()+": "+backends.Describe(call.Err))
 }
 
 func isNull(reply []byte) bool {

@@ -168,7 +168,7 @@ func cmdWatch(s *Session, args [][]byte, raw []byte) frontend.Action {
 		return frontend.Continue
 	}
 	if err := s.pin(server); err != nil {
-		s.queueError("ERR backend " + s.r.pool.Servers[server].String() + ": " + err.Error())
+		s.queueError("ERR backend " + s.r.pool.Servers[server].String() + ": " + backends.Describe(err))
 		return frontend.Continue
 	}
 	s.watching = server

@@ -184,8 +184,16 @@ func (t *Tracker) Stats() Stats {
 		Downs:     t.downs,
 		Flaps:     t.flapsLocked(),
 		LastErr:   t.lastErr,
+		DownSince: t.lastDownLocked(),
 		NextProbe: t.nextProbe,
 	}
+}
+
+func (t *Tracker) lastDownLocked() time.Time {
+	if len(t.downAt) == 0 {
+		return time.Time{}
+	}
+	return t.downAt[len(t.downAt)-1]
 }
 
 func (t *Tracker) flapsLocked() int {

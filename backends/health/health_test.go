@@ -156,7 +156,7 @@ func TestStatsWhileDown(t *testing.T) {
 		synctest.Wait()
 		got := tr.Stats()
 		want := Stats{State: StateDown, Failures: 3, Downs: 1, Flaps: 0, LastErr: errCall,
-			NextProbe: t0.Add(time.Second)}
+			DownSince: t0, NextProbe: t0.Add(time.Second)}
 		if got != want {
 			t.Errorf("Stats() after going down = %+v; want %+v", got, want)
 		}

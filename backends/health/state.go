@@ -44,6 +44,8 @@ type Stats struct {
 	Flaps int
 	// LastErr is the latest error from a call, a probe or the OnReturn hook.
 	LastErr error
+	// DownSince is when the server was last marked down; zero if never.
+	DownSince time.Time
 	// NextProbe is when the next probe is due; zero unless one is scheduled.
 	NextProbe time.Time
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -229,5 +230,22 @@ func TestCommandsThatEscapeDatabaseZeroAreRefused(t *testing.T) {
 	}
 	if got, err := c.Do(ctx, "copy", "k", "k2", "db", "0").Result(); got != int64(1) || err != nil {
 		t.Errorf("COPY k k2 DB 0 = %v, %v; want 1", got, err)
+	}
+}
+
+// A client of a server that is down is told so in words it can act on: which server, since
+// when, when discoh tries again, and why.
+func TestDownServerErrorSaysWhatHappened(t *testing.T) {
+	st := startRedisStack(t, 1, "")
+	c := st.client(t, 2)
+	ctx := t.Context()
+	st.servers[0].Kill()
+	var err error
+	for range 3 { // server_failure_limit is 2
+		err = c.Get(ctx, "k").Err()
+	}
+	want := regexp.MustCompile(`^ERR backend s1 \(127\.0\.0\.1:\d+\): down since \d\d:\d\d:\d\d, retrying in [0-9.]+m?s \(last error: .*connection refused\)$`)
+	if err == nil || !want.MatchString(err.Error()) {
+		t.Fatalf("GET with the server down: %v; want it to match %s", err, want)
 	}
 }
