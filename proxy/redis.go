@@ -46,6 +46,8 @@ type Stats struct {
 	Errors     atomic.Int64 // error replies sent, of any cause
 	Backend    atomic.Int64 // requests that failed on a server (down, timeout)
 	WarmCopies atomic.Int64 // values copied from a partner to a copy that missed them
+	Blocked    atomic.Int64 // clients waiting now for a blocking command's reply
+	ops        opsMeter     // instantaneous_ops_per_sec
 }
 
 // NewRedis returns the router for one pool.

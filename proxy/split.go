@@ -17,6 +17,7 @@ type split struct {
 	copies  []*backends.Call // a write's other copies: waited for, not merged
 	write   bool             // a failed part's keys are missed writes
 	lenient bool             // merge reads error replies too (else the first one is the answer)
+	partial bool             // merge gets every reply, failed calls' too (INFO): see finish
 	merge   mergeFunc
 	order   []int   // MGET: for each key in the client's order, the index of its call
 	writing keyList // keys of a write on their way to several copies (Pool.BeginWrite)
@@ -54,7 +55,7 @@ func (sp *split) release() {
 		clear(sp.elems[i])
 	}
 	sp.calls, sp.copies, sp.replies = sp.calls[:0], sp.copies[:0], sp.replies[:0]
-	sp.write, sp.lenient, sp.merge = false, false, nil
+	sp.write, sp.lenient, sp.partial, sp.merge = false, false, false, nil
 	sp.order = sp.order[:0]
 	sp.writing.reset()
 	splitPool.Put(sp)
@@ -182,6 +183,9 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 		}
 	}
 	sp.replies = replies
+	if sp.partial {
+		return sp.merge(s, sp, replies, dst) // it reads each call's Err and leaves failed ones out
+	}
 	if failed != nil {
 		return s.appendBackendError(dst, failed)
 	}
