@@ -29,12 +29,16 @@ type Call struct {
 	Req    []byte // the encoded request, written to the server as is
 	Kind   uint8  // handed to the Framer
 	Frames int    // how many replies the request produces (MULTI...EXEC sends several); 0 = 1
+	// Slow marks a request that may take long however healthy the server (KEYS, a script):
+	// its deadline is longer, and missing it does not count against the server.
+	Slow   bool
 	Reply  []byte // the raw reply frames, a copy owned by the Call
 	Err    error  // set when no reply came: the server is down, timed out or closed
 	Server *Server
 
 	done   chan struct{}
-	waited bool // owned by the caller that waits
+	slow   *atomic.Int32 // the server's count of slow calls in flight, while this one is
+	waited bool          // owned by the caller that waits
 	state  atomic.Uint32
 	notify Notifier // set by Notify, read by complete once state says it was armed
 }
@@ -68,6 +72,7 @@ func NewCall() *Call { return callPool.Get().(*Call) }
 // Release returns c to the pool. c must have completed (Wait returned) or never been sent.
 func (c *Call) Release() {
 	c.Req, c.Reply, c.Err, c.Kind, c.Frames, c.Server = c.Req[:0], c.Reply[:0], nil, 0, 0, nil
+	c.Slow, c.slow = false, nil
 	c.waited, c.notify = false, nil
 	c.state.Store(callSent)
 	callPool.Put(c)
@@ -86,6 +91,10 @@ func (c *Call) frames() int { return max(c.Frames, 1) }
 func (c *Call) complete(reply []byte, err error) {
 	c.Reply = append(c.Reply[:0], reply...)
 	c.Err = err
+	if c.slow != nil {
+		c.slow.Add(-1)
+		c.slow = nil
+	}
 	if c.Server != nil {
 		c.Server.report(err)
 	}

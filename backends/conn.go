@@ -33,11 +33,17 @@ type conn struct {
 	queue   chan *Call
 	stop    chan struct{} // closed when the connection fails or is closed
 
-	// lastProgress is when the server last showed progress (a reply byte, or the first call
-	// after an idle spell); writingSince is when the write in progress began, 0 when none.
-	// The watchdog reads both: a timer per connection instead of a deadline per request.
-	lastProgress atomic.Int64
+	// headSince is when the oldest call waiting for its reply became the oldest: when it was
+	// written onto an idle line, or when the reply before it was complete. Reply bytes that
+	// trickle in do not move it: a call's deadline counts from when it could be answered.
+	// writingSince is when the write in progress began, 0 when none. The watchdog reads both:
+	// a timer per connection instead of a deadline per request.
+	headSince    atomic.Int64
 	writingSince atomic.Int64
+	// slow counts the server's calls in flight that may take long however healthy it is
+	// (Call.Slow), on all of its connections: while there are any, a silent connection
+	// may be waiting behind one.
+	slow *atomic.Int32
 
 	wmu sync.Mutex // held by the writer for each write, and by writeNow
 
@@ -47,11 +53,12 @@ type conn struct {
 	err     error   // why the connection failed; guarded by mu
 }
 
-func newConn(nc net.Conn, framer Framer, timeout time.Duration) *conn {
+func newConn(nc net.Conn, framer Framer, timeout time.Duration, slow *atomic.Int32) *conn {
 	c := &conn{
 		nc:      nc,
 		framer:  framer,
 		timeout: timeout,
+		slow:    slow,
 		queue:   make(chan *Call, queueDepth),
 		stop:    make(chan struct{}),
 	}
@@ -64,9 +71,11 @@ func newConn(nc net.Conn, framer Framer, timeout time.Duration) *conn {
 	return c
 }
 
-// watchdog fails the connection when the server has calls outstanding and has shown no progress
-// for the timeout, or a write has been stuck that long: a dead or hung server then costs each
-// client at most one timeout, not a wait without end.
+// watchdog fails the connection when its oldest call has waited for its reply longer than the
+// timeout, or a write has been stuck that long: a dead or hung server then costs each client at
+// most one timeout, not a wait without end. Slow is not dead: a call that may take long (KEYS,
+// a script), and every call while the server runs one, get slowLimit instead, and running out
+// of it is not counted against the server's health.
 func (c *conn) watchdog() {
 	tick := time.NewTicker(min(max(c.timeout/4, 5*time.Millisecond), time.Second))
 	defer tick.Stop()
@@ -84,21 +93,33 @@ func (c *conn) watchdog() {
 }
 
 func (c *conn) overdue(now int64) error {
-	limit := int64(c.timeout)
-	if ws := c.writingSince.Load(); ws != 0 && now-ws > limit {
+	if ws := c.writingSince.Load(); ws != 0 && now-ws > int64(c.timeout) {
 		return fmt.Errorf("%w: write stuck for %v", ErrTimeout, c.timeout)
 	}
-	if c.outstanding() && now-c.lastProgress.Load() > limit {
+	waiting, slow := c.oldest()
+	if !waiting {
+		return nil
+	}
+	waited := time.Duration(now - c.headSince.Load())
+	busy := slow || (c.slow != nil && c.slow.Load() > 0)
+	switch limit := slowLimit(c.timeout); {
+	case !busy && waited > c.timeout:
 		return fmt.Errorf("%w: no reply for %v", ErrTimeout, c.timeout)
+	case waited > limit:
+		return fmt.Errorf("%w: %w: no reply for %v", ErrTimeout, errBusy, limit)
 	}
 	return nil
 }
 
-func (c *conn) outstanding() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.head < len(c.pending)
-}
+// slowLimit is how long a slow call, or a call waiting while its server runs one, may wait
+// for its reply: long enough for a KEYS over millions of keys or a script past Redis's own
+// 5 s busy limit (after which the server answers others with -BUSY), short enough that a
+// server hung during one is found.
+func slowLimit(timeout time.Duration) time.Duration { return max(30*time.Second, 10*timeout) }
+
+// errBusy marks the timeouts of slow calls and of the calls waiting behind them: the server
+// was busy, which says nothing about whether it is dead.
+var errBusy = errors.New("server busy with a slow command")
 
 // send queues call for writing. It never blocks past the connection's failure, and a call that
 // lands in the queue as the connection fails is completed with the failure: the writer may have
@@ -242,7 +263,13 @@ func (c *conn) enqueue(batch []*Call) bool {
 		return false
 	}
 	if c.head == len(c.pending) {
-		c.lastProgress.Store(time.Now().UnixNano())
+		c.headSince.Store(time.Now().UnixNano())
+	}
+	for _, call := range batch {
+		if call.Slow && c.slow != nil {
+			c.slow.Add(1)
+			call.slow = c.slow
+		}
 	}
 	c.pending = append(c.pending, batch...)
 	return true
@@ -265,7 +292,6 @@ func (c *conn) readLoop() {
 			return
 		}
 		buf = buf[:len(buf)+n]
-		c.lastProgress.Store(time.Now().UnixNano())
 		consumed, err := c.deliver(buf)
 		if err != nil {
 			c.fail(err)
@@ -327,6 +353,17 @@ func (c *conn) scan(buf []byte, call *Call) (int, error) {
 	return total, nil
 }
 
+// oldest reports whether a call waits for its reply, and whether the oldest one is slow. The
+// call itself is not returned: once its reply is in, its owner may release it.
+func (c *conn) oldest() (waiting, slow bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.head == len(c.pending) {
+		return false, false
+	}
+	return true, c.pending[c.head].Slow
+}
+
 func (c *conn) first() *Call {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -347,6 +384,7 @@ func (c *conn) pop(call *Call) bool {
 	}
 	c.pending[c.head] = nil
 	c.head++
+	c.headSince.Store(time.Now().UnixNano())
 	if c.head == len(c.pending) {
 		c.pending, c.head = c.pending[:0], 0
 	}

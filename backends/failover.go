@@ -120,7 +120,7 @@ func (s *Server) do(ctx context.Context, req Request) error {
 	if d, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(d)
 	}
-	c := newConn(nc, s.opts.Framer, s.opts.Timeout)
+	c := newConn(nc, s.opts.Framer, s.opts.Timeout, &s.slowCalls)
 	defer c.close()
 	call := NewCall()
 	defer call.Release()

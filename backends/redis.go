@@ -2,14 +2,28 @@ package backends
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"time"
 
 	"github.com/discoh/discoh/resp"
 )
 
-// RedisFramer frames Redis replies, RESP2 or RESP3.
-func RedisFramer(buf []byte, _ uint8) (int, error) { return resp.ScanReply(buf) }
+// RedisFramer frames Redis replies, RESP2 or RESP3. kind is the resp.Shape the call's reply
+// must have: a reply of another type means replies and calls are out of step on the connection.
+func RedisFramer(buf []byte, kind uint8) (int, error) {
+	n, err := resp.ScanReply(buf)
+	if n > 0 && !resp.Shape(kind).Allows(buf[0]) {
+		return 0, fmt.Errorf("%w: %q cannot answer the request (replies out of step)", errBadReply, clip(buf[:n]))
+	}
+	return n, err
+}
+
+// errBadReply marks a reply that cannot belong to the call it would answer.
+var errBadReply = errors.New("reply of the wrong type")
+
+// clip shortens a reply quoted in an error.
+func clip(b []byte) []byte { return b[:min(len(b), 32)] }
 
 // RedisHandshake prepares a new Redis connection: HELLO 3 on the RESP3 lane, and AUTH with
 // password when the pool has one (twemproxy's redis_auth).

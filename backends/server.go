@@ -51,6 +51,7 @@ type Server struct {
 
 	pins pins // connections kept ready for Pin, and the order of blocking calls
 
+	slowCalls atomic.Int32 // slow calls in flight on its connections (see conn.slow)
 	recovered atomic.Int64 // when a connection to it last came back (unix ns); 0 if never lost
 	closed    atomic.Bool  // Close was called: a dial finishing after it must not revive a slot
 
@@ -188,7 +189,7 @@ func (s *Server) dial(lane int) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(nc, s.opts.Framer, s.opts.Timeout), nil
+	return newConn(nc, s.opts.Framer, s.opts.Timeout, &s.slowCalls), nil
 }
 
 // errFastFail marks the errors of calls refused because the server is marked down; they say
@@ -226,10 +227,11 @@ func (e *downError) Error() string {
 func (e *downError) Is(target error) bool { return target == ErrDown || target == errFastFail }
 
 // report tells the health tracker how a call ended. Calls refused while the server is marked
-// down, and calls on connections discoh closed itself, say nothing about its health.
+// down, calls on connections discoh closed itself, and calls that ran out of time while the
+// server was busy with a slow command say nothing about whether it is dead.
 func (s *Server) report(err error) {
 	switch {
-	case err != nil && errors.Is(err, errClosedHere):
+	case err != nil && (errors.Is(err, errClosedHere) || errors.Is(err, errBusy)):
 		return
 	case err != nil:
 		s.Failures.Add(1)
@@ -268,15 +270,33 @@ func (s *Server) DialRaw(lane int) (net.Conn, error) {
 		return nil, fmt.Errorf("%w: %w", ErrDown, err)
 	}
 	if s.opts.Handshake != nil {
-		if err := s.opts.Handshake(nc, lane, s.opts.Timeout); err != nil {
+		if err := s.handshake(nc, lane); err != nil {
 			nc.Close()
-			return nil, fmt.Errorf("%w: handshake: %w", ErrDown, err)
+			return nil, err
 		}
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
 	return nc, nil
+}
+
+// handshake runs the pool's handshake on a new connection. While the server runs a slow
+// command it answers nobody, new connections included: the handshake then gets the slow limit,
+// and running out of it says the server was busy, not dead.
+func (s *Server) handshake(nc net.Conn, lane int) error {
+	timeout, busy := s.opts.Timeout, s.slowCalls.Load() > 0
+	if busy && timeout > 0 {
+		timeout = slowLimit(timeout)
+	}
+	err := s.opts.Handshake(nc, lane, timeout)
+	switch {
+	case err == nil:
+		return nil
+	case busy:
+		return fmt.Errorf("%w: handshake: %w: %w", ErrDown, errBusy, err)
+	}
+	return fmt.Errorf("%w: handshake: %w", ErrDown, err)
 }
 
 // Connected reports whether the server has at least one live connection.

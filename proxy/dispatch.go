@@ -183,6 +183,7 @@ func (s *Session) forward(i int, raw []byte, args [][]byte) {
 // one is re-encoded so quoting rules cannot differ between parsers.
 func (s *Session) newCall(raw []byte, args [][]byte) *backends.Call {
 	call := backends.NewCall()
+	call.Slow, call.Kind = s.slow, uint8(s.shape)
 	if len(raw) > 0 && raw[0] == '*' {
 		call.Req = append(call.Req, raw...)
 	} else {

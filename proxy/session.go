@@ -27,6 +27,8 @@ type Session struct {
 	pins     map[int]*backends.Pinned              // the session's own connections, from WATCH on
 	watching int                                   // the server holding WATCH state; -1 for none
 	blockers map[*backends.Server]*backends.Pinned // connections for blocking commands
+	slow     bool                                  // the request being dispatched is slow (Call.Slow)
+	shape    resp.Shape                            // the reply type it gets, when known
 
 	awaiter // for an event loop: see Await
 }
@@ -58,7 +60,20 @@ func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
 		return frontend.Block
 	}
 	s.r.Stats.Commands.Add(1)
+	s.slow, s.shape = traits(local, cmd, args)
 	return s.dispatch(args, raw, local, cmd)
+}
+
+// traits says whether the request may run for long on a healthy server (commands.Slow), and
+// what type of reply it gets, for the calls it makes.
+func traits(local local, cmd *commands.Command, args [][]byte) (slow bool, shape resp.Shape) {
+	if local.run != nil {
+		cmd = commands.Lookup(args)
+	}
+	if cmd == nil {
+		return false, resp.AnyReply
+	}
+	return cmd.Slow, cmd.Reply
 }
 
 // queueLit queues a reply made of the bytes add appends.

@@ -137,6 +137,7 @@ func (s *Session) execTx(tx *txn) {
 	call.Req = append(call.Req, tx.req...)
 	call.Req = resp.AppendCommand(call.Req, []byte("EXEC"))
 	call.Frames = tx.count + 2
+	call.Slow = true                // a transaction may hold any number of commands
 	s.send(max(tx.server, 0), call) // on the WATCH connection, when there is one
 	s.watching = -1                 // EXEC ends WATCH
 	s.queue = append(s.queue, reply{call: call, lastFrame: true})

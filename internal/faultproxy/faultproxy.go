@@ -26,13 +26,15 @@ type Proxy struct {
 	ln     net.Listener
 
 	latency   atomic.Int64 // time.Duration added to data from the target
+	trickle   atomic.Int64 // time.Duration between the bytes from the target, 0 for none
 	blackhole atomic.Bool
 	refuse    atomic.Bool
 
-	mu     sync.Mutex
-	links  map[*link]struct{}
-	closed bool
-	wg     sync.WaitGroup // the accept loop and every link's goroutines
+	mu       sync.Mutex
+	injected []byte // bytes to send after the next data from the target
+	links    map[*link]struct{}
+	closed   bool
+	wg       sync.WaitGroup // the accept loop and every link's goroutines
 }
 
 // New starts a proxy to target on a free loopback port.
@@ -53,6 +55,26 @@ func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 // and reply round trip takes d longer, pipelined ones included. 0 removes
 // the delay for data that arrives from then on.
 func (p *Proxy) SetLatency(d time.Duration) { p.latency.Store(int64(d)) }
+
+// Trickle makes data from the target arrive one byte every d, as from a server that dribbles
+// a reply; 0 ends it.
+func (p *Proxy) Trickle(d time.Duration) { p.trickle.Store(int64(d)) }
+
+// Inject sends b to the client right after the next data from the target, on whichever
+// connection it comes: a reply nobody asked for, from a misbehaving server.
+func (p *Proxy) Inject(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.injected = append(p.injected, b...)
+}
+
+func (p *Proxy) takeInjected() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.injected
+	p.injected = nil
+	return b
+}
 
 // Cut closes every current connection, on both sides. New ones are
 // accepted as before.
@@ -139,11 +161,11 @@ func (p *Proxy) start(l *link) {
 		p.mu.Unlock()
 	}
 	if l.server == nil {
-		p.wg.Go(func() { defer untrack(); p.pump(l, nil, l.client, nil) })
+		p.wg.Go(func() { defer untrack(); p.pump(l, nil, l.client, false) })
 		return
 	}
 	var pumps sync.WaitGroup
-	pumps.Go(func() { p.pump(l, l.server, l.client, nil) })
-	pumps.Go(func() { p.pump(l, l.client, l.server, &p.latency) })
+	pumps.Go(func() { p.pump(l, l.server, l.client, false) })
+	pumps.Go(func() { p.pump(l, l.client, l.server, true) })
 	p.wg.Go(func() { pumps.Wait(); untrack() })
 }

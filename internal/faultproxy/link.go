@@ -3,7 +3,6 @@ package faultproxy
 import (
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -44,12 +43,16 @@ const pumpQueue = 64
 // black hole is on. A nil dst drops everything. With a latency, each chunk
 // is written that long after it was read, so the delay adds to each round
 // trip instead of accumulating across pipelined ones.
-func (p *Proxy) pump(l *link, dst, src net.Conn, latency *atomic.Int64) {
+func (p *Proxy) pump(l *link, dst, src net.Conn, fromTarget bool) {
 	chunks := make(chan chunk, pumpQueue)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		l.deliver(dst, chunks)
+		if fromTarget {
+			p.deliverFromTarget(l, dst, chunks)
+		} else {
+			l.deliver(dst, chunks)
+		}
 	}()
 	defer func() {
 		close(chunks)
@@ -66,8 +69,8 @@ func (p *Proxy) pump(l *link, dst, src net.Conn, latency *atomic.Int64) {
 			continue
 		}
 		c := chunk{data: append([]byte(nil), buf[:n]...), due: time.Now()}
-		if latency != nil {
-			c.due = c.due.Add(time.Duration(latency.Load()))
+		if fromTarget {
+			c.due = c.due.Add(time.Duration(p.latency.Load()))
 		}
 		chunks <- c
 	}
@@ -103,5 +106,30 @@ func wait(d time.Duration, closed <-chan struct{}) bool {
 		return true
 	case <-closed:
 		return false
+	}
+}
+
+// deliverFromTarget is deliver for data from the target, with its faults: a trickle writes
+// one byte at a time, and injected bytes follow the next chunk.
+func (p *Proxy) deliverFromTarget(l *link, dst net.Conn, chunks <-chan chunk) {
+	for c := range chunks {
+		if !wait(time.Until(c.due), l.closed) {
+			continue
+		}
+		data := append(c.data, p.takeInjected()...)
+		for len(data) > 0 {
+			n := len(data)
+			if d := time.Duration(p.trickle.Load()); d > 0 {
+				n = 1
+				if !wait(d, l.closed) {
+					break
+				}
+			}
+			if _, err := dst.Write(data[:n]); err != nil {
+				l.close()
+				break
+			}
+			data = data[n:]
+		}
 	}
 }

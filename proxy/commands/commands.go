@@ -13,6 +13,8 @@ package commands
 import (
 	"slices"
 	"strings"
+
+	"github.com/discoh/discoh/resp"
 )
 
 // maxNameLen bounds the command and subcommand names Lookup will try; the
@@ -38,6 +40,10 @@ type Command struct {
 	Tips []string
 	// Specs say where the keys are; see KeySpec.
 	Specs []KeySpec
+	// Slow marks a command that may run for long on a healthy server (see slow.go).
+	Slow bool
+	// Reply is the type of reply the command gets, where it is known (see reply.go).
+	Reply resp.Shape
 	// Subcommands holds a container command's subcommands, keyed by the
 	// lower-case subcommand name alone ("encoding" under "object").
 	Subcommands map[string]*Command

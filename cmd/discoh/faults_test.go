@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/discoh/discoh/internal/faultproxy"
+	"github.com/discoh/discoh/internal/testproc"
+)
+
+// startFaultyRedis starts one redis-server behind a fault proxy and discoh over the proxy, with
+// the given pool timeout.
+func startFaultyRedis(t *testing.T, timeout string) (addr string, fp *faultproxy.Proxy, server *testproc.Proc) {
+	t.Helper()
+	server = testproc.Redis(t)
+	fp, err := faultproxy.New(server.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fp.Close() })
+	addr = fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
+	startDiscoh(t, fmt.Sprintf("pools:\n  main:\n    listen: %s\n    redis: true\n    timeout: %s\n    data_dir: %s\n    servers:\n      - %s:1 s1\n",
+		addr, timeout, t.TempDir(), fp.Addr()), addr)
+	return addr, fp, server
+}
+
+// busyScript keeps Redis busy for ms milliseconds.
+const busyScript = `local t0 = redis.call('TIME') local start = t0[1] * 1000000 + t0[2]
+while true do local t = redis.call('TIME') if t[1] * 1000000 + t[2] - start > tonumber(ARGV[1]) * 1000 then break end end
+return 1`
+
+// Slow is not dead: scripts and KEYS that outlast the pool's timeout, and the requests that
+// wait behind them, are answered as Redis answers them, and the server stays up for everyone.
+func TestSlowCommandsDoNotTakeTheServerDown(t *testing.T) {
+	addr, _, _ := startFaultyRedis(t, "200ms")
+	client := func(proto int) *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: proto, MaxRetries: -1, ReadTimeout: 10 * time.Second})
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	ctx := t.Context()
+	c := client(2)
+	c.Set(ctx, "k", "v", 0)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 3 { // three 600 ms scripts back to back: the server is busy for 1.8 s
+		wg.Go(func() {
+			if err := client(2).Eval(ctx, busyScript, nil, 600).Err(); err != nil {
+				errs <- fmt.Errorf("EVAL: %w", err)
+			}
+		})
+	}
+	for _, proto := range []int{2, 3} { // other clients, on both of the server's connections
+		wg.Go(func() {
+			time.Sleep(50 * time.Millisecond)
+			if got, err := client(proto).Get(ctx, "k").Result(); got != "v" || err != nil {
+				errs <- fmt.Errorf("RESP%d GET behind the scripts = %q, %v; want v", proto, got, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if info := c.Info(ctx, "servers").Val(); !strings.Contains(info, "health=up") || !strings.Contains(info, "failures=0") {
+		t.Errorf("server after slow scripts:\n%s", info)
+	}
+}
+
+// A server that trickles a reply byte by byte is a dead one for that call: the client gets an
+// error within about the timeout, not after the whole trickle.
+func TestTricklingReplyTimesOut(t *testing.T) {
+	addr, fp, _ := startFaultyRedis(t, "300ms")
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ReadTimeout: 30 * time.Second})
+	t.Cleanup(func() { c.Close() })
+	ctx := t.Context()
+	c.Set(ctx, "k", strings.Repeat("v", 200), 0)
+	fp.Trickle(20 * time.Millisecond) // the 207-byte reply would take over 4 s
+	start := time.Now()
+	err := c.Get(ctx, "k").Err()
+	took := time.Since(start)
+	fp.Trickle(0)
+	if err == nil || took > 1500*time.Millisecond {
+		t.Fatalf("GET from a trickling server: %v after %v; want an error within about 300ms", err, took)
+	}
+	t.Logf("trickling server: %v after %v", err, took)
+}
+
+// A reply nobody asked for never reaches a client as the answer to its request: the replies
+// would be out of step with the requests from then on, so the connection is closed. Here the
+// extra reply is an OK (as if a SET had been answered twice) arriving while pipelined GETs
+// wait: the first of them would get it, and each the next one's value.
+func TestReplyOutOfStepNeverReachesAClient(t *testing.T) {
+	addr, fp, _ := startFaultyRedis(t, "1s")
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, PoolSize: 1})
+	t.Cleanup(func() { c.Close() })
+	ctx := t.Context()
+	for i := range 20 {
+		c.Set(ctx, fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i), 0)
+	}
+	wrong := 0
+	for round := range 5 {
+		fp.Inject([]byte("+OK\r\n"))
+		cmds, _ := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := range 20 {
+				p.Get(ctx, fmt.Sprintf("k%d", i))
+			}
+			return nil
+		})
+		for i, cmd := range cmds {
+			got, err := cmd.(*redis.StringCmd).Result()
+			if err == nil && got != fmt.Sprintf("v%d", i) {
+				wrong++
+				t.Errorf("round %d: GET k%d = %q; want v%d or an error", round, i, got, i)
+			}
+		}
+	}
+	if wrong > 0 {
+		t.Fatalf("%d wrong replies", wrong)
+	}
+}
