@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
@@ -80,6 +81,8 @@ func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
 	switch {
 	case (err != nil || len(keys) == 0) && mayRunKeyless(cmd):
 		s.forward(keylessServer, raw, args)
+	case errors.Is(err, commands.ErrNumKeys):
+		s.forward(keylessServer, raw, args) // the server refuses it, in Redis's own words
 	case err != nil:
 		s.queueError(err.Error())
 	case len(keys) == 0:

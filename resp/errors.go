@@ -55,12 +55,14 @@ func expectedDollar(got byte) *ProtocolError {
 	return &ProtocolError{Reason: "expected '$', got '" + string([]byte{got}) + "'"}
 }
 
+// tooManyArgs and bulkOverLimit start as Redis words the same refusals (clients and Redis's
+// own tests match on it), then say which limit was hit.
 func tooManyArgs(limit int) *ProtocolError {
-	return &ProtocolError{Reason: fmt.Sprintf("too many arguments (limit %d)", limit), limit: true}
+	return &ProtocolError{Reason: fmt.Sprintf("invalid multibulk length (more than %d arguments)", limit), limit: true}
 }
 
 func bulkOverLimit(size int64, limit int) *ProtocolError {
-	reason := fmt.Sprintf("bulk argument of %d bytes over limit %d", size, limit)
+	reason := fmt.Sprintf("invalid bulk length (%d bytes over limit %d)", size, limit)
 	return &ProtocolError{Reason: reason, limit: true}
 }
 

@@ -61,11 +61,11 @@ var multibulkCases = []requestCase{
 		err: "ERR Protocol error: too big bulk count string",
 	},
 
-	{name: "MaxArgs", in: "*1025\r\n", lim: Limits{MaxArgs: 1024}, err: "ERR Protocol error: too many arguments (limit 1024)"},
+	{name: "MaxArgs", in: "*1025\r\n", lim: Limits{MaxArgs: 1024}, err: "ERR Protocol error: invalid multibulk length (more than 1024 arguments)"},
 	{name: "MaxArgs exactly", in: "*2\r\n$1\r\na\r\n$1\r\nb\r\n", lim: Limits{MaxArgs: 2}, n: all, args: []string{"a", "b"}},
 	{
 		name: "MaxBulk", in: "*2\r\n$3\r\nSET\r\n$600000\r\n", lim: Limits{MaxBulk: 524288},
-		err: "ERR Protocol error: bulk argument of 600000 bytes over limit 524288",
+		err: "ERR Protocol error: invalid bulk length (600000 bytes over limit 524288)",
 	},
 	{name: "MaxBulk exactly", in: "*1\r\n$3\r\nabc\r\n", lim: Limits{MaxBulk: 3}, n: all, args: []string{"abc"}},
 }
@@ -110,7 +110,7 @@ var inlineCases = []requestCase{
 		name: "line over MaxInline though complete", in: strings.Repeat("a", 17) + "\n", lim: Limits{MaxInline: 16},
 		err: "ERR Protocol error: too big inline request",
 	},
-	{name: "MaxArgs", in: "a b c\n", lim: Limits{MaxArgs: 2}, err: "ERR Protocol error: too many arguments (limit 2)"},
+	{name: "MaxArgs", in: "a b c\n", lim: Limits{MaxArgs: 2}, err: "ERR Protocol error: invalid multibulk length (more than 2 arguments)"},
 }
 
 // all, as requestCase.n, stands for len(in).

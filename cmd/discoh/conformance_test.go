@@ -249,3 +249,23 @@ func TestDownServerErrorSaysWhatHappened(t *testing.T) {
 		t.Fatalf("GET with the server down: %v; want it to match %s", err, want)
 	}
 }
+
+// A bad key count is refused in Redis's own words, whatever the command.
+func TestBadKeyCountsWordedAsRedis(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	c := st.client(t, 2)
+	direct := st.direct(t, 0)
+	ctx := t.Context()
+	for _, args := range [][]any{
+		{"sintercard", "2", "a"},
+		{"zunion", "0", "a"},
+		{"zunionstore", "d", "-12", "a"},
+		{"lmpop", "x", "a", "left"},
+		{"eval", "return 1", "01", "a"},
+	} {
+		want := direct.Do(ctx, args...).Err()
+		if got := c.Do(ctx, args...).Err(); want == nil || got == nil || got.Error() != want.Error() {
+			t.Errorf("%v through discoh: %v; directly: %v", args, got, want)
+		}
+	}
+}
