@@ -263,7 +263,11 @@ func (c *clientConn) wake() {
 // deadline that stop did not set (a shutdown's wake, an idle timeout) does not end the watch: a
 // client blocked on purpose is not idle, and only its hanging up should cancel the wait.
 func (c *clientConn) Watch(onClose func()) (stop func()) {
-	c.nc.SetReadDeadline(time.Time{})
+	c.watchMu.Lock()
+	if !c.srv.closing.Load() { // a shutdown's wake may have set the deadline already
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	c.watchMu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -275,6 +279,12 @@ func (c *clientConn) Watch(onClose func()) (stop func()) {
 			case err == nil:
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				if c.stopped() {
+					return
+				}
+				if c.srv.expired.Load() {
+					// The shutdown's drain time is up: end the wait, so the client is
+					// answered (an error) before its connection closes.
+					onClose()
 					return
 				}
 			default:

@@ -34,6 +34,7 @@ type Server struct {
 	full    []byte // the reply to a client over MaxConnections
 
 	closing  atomic.Bool
+	expired  atomic.Bool // a shutdown's drain time is up: clients still waiting are answered
 	mu       sync.Mutex
 	listener net.Listener
 	conns    connSet
@@ -214,11 +215,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-drained:
 		return nil
 	case <-ctx.Done():
-		s.Close()
-		<-drained
-		return ctx.Err()
 	}
+	// Clients still blocked (BLPOP 0) get an error reply, not just a closed connection: their
+	// waits end, their replies are written, and only then is every connection closed.
+	s.expired.Store(true)
+	for _, c := range s.snapshot() {
+		c.wake()
+	}
+	select {
+	case <-drained:
+	case <-time.After(expiredGrace):
+	}
+	s.Close()
+	<-drained
+	return ctx.Err()
 }
+
+// expiredGrace is how long a shutdown whose drain time is up lets blocked clients' error
+// replies be written before it closes every connection.
+const expiredGrace = 200 * time.Millisecond
 
 // Close stops accepting and closes every connection at once.
 func (s *Server) Close() error {

@@ -161,8 +161,9 @@ func TestShutdownStopsEveryPoolAtOnce(t *testing.T) {
 		t.Errorf("run returned %v after the shutdown began, with a client in BLPOP 0; want about drainTimeout (%v)", took, drainTimeout)
 	}
 	blocked.SetReadDeadline(time.Now().Add(time.Second))
-	if n, err := blocked.Read(make([]byte, 64)); err == nil {
-		t.Logf("blocked client read %d bytes at shutdown", n)
+	buf := make([]byte, 256)
+	if n, err := blocked.Read(buf); !strings.HasPrefix(string(buf[:n]), "-ERR ") {
+		t.Errorf("blocked client read %q, %v at shutdown; want an error reply", buf[:n], err)
 	}
 }
 
