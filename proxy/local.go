@@ -292,10 +292,14 @@ func errOnlyDB0(what string) string {
 	return "ERR " + what + " is not supported: discoh serves only DB 0"
 }
 
-// cmdCopy routes COPY as any keyed command, unless it names a database other than 0.
+// cmdCopy routes COPY as any keyed command, unless it names a database other than 0 (one
+// that is no number is left to the server to refuse).
 func cmdCopy(s *Session, args [][]byte, raw []byte) frontend.Action {
 	for i := 3; i+1 < len(args); i++ {
-		if strings.EqualFold(string(args[i]), "db") && string(args[i+1]) != "0" {
+		if !strings.EqualFold(string(args[i]), "db") {
+			continue
+		}
+		if db, err := strconv.ParseInt(string(args[i+1]), 10, 64); err == nil && db != 0 {
 			s.queueError(errOnlyDB0("COPY ... DB"))
 			return frontend.Continue
 		}

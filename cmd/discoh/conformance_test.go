@@ -231,6 +231,9 @@ func TestCommandsThatEscapeDatabaseZeroAreRefused(t *testing.T) {
 	if got, err := c.Do(ctx, "copy", "k", "k2", "db", "0").Result(); got != int64(1) || err != nil {
 		t.Errorf("COPY k k2 DB 0 = %v, %v; want 1", got, err)
 	}
+	if err := c.Do(ctx, "copy", "k", "k3", "db", "x").Err(); err == nil || err.Error() != "ERR value is not an integer or out of range" {
+		t.Errorf("COPY k k3 DB x: %v; want Redis's own refusal", err)
+	}
 }
 
 // A client of a server that is down is told so in words it can act on: which server, since
