@@ -104,14 +104,20 @@ func (p *Pool) ReadTargets(key []byte, dst []int) []int {
 }
 
 // WriteTargets appends the servers a write of key goes to: every live copy. A copy that is down
-// misses the write and will have key deleted before it serves reads again. In an auto-eject
+// misses a write that another copy takes, and will have key deleted before it serves reads
+// again. A write no copy can take is refused and missed by none: it changes nothing, so a
+// server that comes back keeps every key it had, as it would without discoh. In an auto-eject
 // pool whose copies are all down, the write goes to the next live server on the ring.
 func (p *Pool) WriteTargets(key []byte, dst []int) []int {
 	start := len(dst)
 	dst = p.ring.Owners(ring.HashTag(key, p.hashTag), p.replicas, dst)
+	anyUp := false
+	for _, i := range dst[start:] {
+		anyUp = anyUp || p.Servers[i].Up()
+	}
 	live := dst[:start]
 	for _, i := range dst[start:] {
-		if s := p.Servers[i]; s.Up() || !s.Missed(key, nil) {
+		if s := p.Servers[i]; s.Up() || (anyUp && !s.Missed(key, nil)) {
 			live = append(live, i)
 		}
 	}

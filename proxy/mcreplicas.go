@@ -10,7 +10,8 @@ import (
 )
 
 // firstCopy waits for every copy of a write, records the key as missed by the copies that
-// failed, releases all but the answer and returns the first copy that succeeded (or the first).
+// failed when another took it, releases all but the answer and returns the first copy that
+// succeeded (or the first).
 func (s *MemcacheSession) firstCopy(copies []*backends.Call) *backends.Call {
 	for _, call := range copies {
 		call.Wait()
@@ -18,15 +19,14 @@ func (s *MemcacheSession) firstCopy(copies []*backends.Call) *backends.Call {
 	for _, key := range mcKeysOf(copies[0].Req) {
 		s.m.pool.EndWrite(key)
 	}
-	var answer *backends.Call
-	for _, call := range copies {
-		if call.Err != nil {
-			missed(call)
-		} else if answer == nil {
-			answer = call
+	answer := firstSuccess(copies)
+	if answer != nil { // the copies that failed are out of step with the one that took it
+		for _, call := range copies {
+			if call.Err != nil {
+				missed(call)
+			}
 		}
-	}
-	if answer == nil {
+	} else {
 		answer = copies[0]
 	}
 	for _, call := range copies {

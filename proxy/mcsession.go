@@ -220,8 +220,6 @@ func (s *MemcacheSession) finishCall(dst []byte, rp *mcReply) []byte {
 	switch {
 	case call.Err != nil && rp.read:
 		call = s.failover(call)
-	case call.Err != nil && rp.write:
-		missed(call)
 	case rp.read && s.m.pool.Replicas() > 1 && string(call.Reply) == "END\r\n" && call.Server.Warming() && s.awaiter.mayWait():
 		call = s.warm(call)
 	}

@@ -32,14 +32,14 @@ func (s *Session) finishCopies(dst []byte, copies []*backends.Call) []byte {
 	for _, key := range keysOf(copies[0].Req) {
 		s.r.pool.EndWrite(key)
 	}
-	var answer *backends.Call
-	for _, call := range copies {
-		if call.Err != nil {
-			for _, key := range keysOf(call.Req) {
-				call.Server.Missed(key, call.Err)
+	answer := firstSuccess(copies)
+	if answer != nil { // the copies that failed are out of step with the one that took it
+		for _, call := range copies {
+			if call.Err != nil {
+				for _, key := range keysOf(call.Req) {
+					call.Server.Missed(key, call.Err)
+				}
 			}
-		} else if answer == nil {
-			answer = call
 		}
 	}
 	if answer == nil {
@@ -217,4 +217,14 @@ func argsOf(req []byte) [][]byte {
 		return nil
 	}
 	return args
+}
+
+// firstSuccess returns the first call that got a reply, or nil when none did.
+func firstSuccess(calls []*backends.Call) *backends.Call {
+	for _, call := range calls {
+		if call.Err == nil {
+			return call
+		}
+	}
+	return nil
 }

@@ -178,17 +178,12 @@ func (s *Session) finishCall(dst []byte, rp *reply) []byte {
 	return append(dst, call.Reply...)
 }
 
-// afterFailure handles a call that got no reply: a read is retried on the key's next live copy;
-// a write's key is recorded as missed by the failed server, which is then kept from serving
-// reads until the key is deleted on it.
+// afterFailure handles a call that got no reply: a read is retried on the key's next live copy.
+// A write sent to one server alone that failed reached no copy (the client hears the error), so
+// no copy is out of step with another and nothing is recorded as missed.
 func (s *Session) afterFailure(call *backends.Call, rp *reply) *backends.Call {
-	switch {
-	case rp.read:
+	if rp.read {
 		return s.failover(call)
-	case rp.write:
-		for _, key := range keysOf(call.Req) {
-			call.Server.Missed(key, call.Err)
-		}
 	}
 	return call
 }

@@ -159,9 +159,8 @@ func indexOf(list []int, v int) int {
 // command: a partial answer would look like a wrong one.
 func (sp *split) finish(s *Session, dst []byte) []byte {
 	defer sp.release()
-	waitCopies(sp.copies)
-	if sp.write {
-		waitCopies(sp.calls)
+	if sp.write || len(sp.copies) > 0 {
+		waitCopies(sp.calls, sp.copies, s.r.pool.Replicas() > 1)
 	}
 	for i := range sp.writing.len() {
 		s.r.pool.EndWrite(sp.writing.at(i))
@@ -203,13 +202,26 @@ func isMGet(req []byte) bool {
 	return len(args) > 0 && bytes.EqualFold(args[0], []byte("mget"))
 }
 
-// waitCopies waits for a write's other copies and records the keys a failed one missed.
-func waitCopies(copies []*backends.Call) {
+// waitCopies waits for a split write's calls. In a pool with copies, it records the keys of a
+// failed call as missed by its server when some other call succeeded (another copy of the same
+// keys may have taken them); a write that reached no server changed nothing anywhere, and
+// without copies there is no other copy to be out of step with.
+func waitCopies(calls, copies []*backends.Call, replicated bool) {
+	for _, call := range calls {
+		call.Wait()
+	}
 	for _, call := range copies {
 		call.Wait()
-		if call.Err != nil {
-			for _, key := range keysOf(call.Req) {
-				call.Server.Missed(key, call.Err)
+	}
+	if !replicated || (firstSuccess(calls) == nil && firstSuccess(copies) == nil) {
+		return
+	}
+	for _, group := range [][]*backends.Call{calls, copies} {
+		for _, call := range group {
+			if call.Err != nil {
+				for _, key := range keysOf(call.Req) {
+					call.Server.Missed(key, call.Err)
+				}
 			}
 		}
 	}

@@ -125,3 +125,40 @@ func TestReplyOutOfStepNeverReachesAClient(t *testing.T) {
 		t.Fatalf("%d wrong replies", wrong)
 	}
 }
+
+// Writes that fail while a server stalls must not cost the server, once back, any key it had: a
+// key whose SET was acknowledged holds the new value; one whose SET failed holds the old value,
+// or the new one if the SET was written before the stall was noticed (the server applies it
+// when it resumes, as it would for a client talking to it directly). discoh used to queue every
+// failed write's key for deletion on the server's return, and to flush the server past 100,000.
+func TestWritesFailedDuringAStallLoseNoKeys(t *testing.T) {
+	st := startRedisStack(t, 2, "    server_retry_timeout: 200ms")
+	c := st.client(t, 2)
+	ctx := t.Context()
+	keys := writeKeys(t, c, "stall", 200)
+	st.servers[0].Stop()
+	acked := map[string]bool{}
+	for _, k := range keys {
+		if c.Set(ctx, k, "new", 0).Err() == nil {
+			acked[k] = true
+		}
+	}
+	st.servers[0].Cont()
+	if len(acked) == 0 || len(acked) == len(keys) {
+		t.Fatalf("%d of %d SETs acknowledged during the stall; want the stalled server's to fail", len(acked), len(keys))
+	}
+	waitHealthy(t, c)
+	lost, wrong := 0, 0
+	for _, k := range keys {
+		switch got, err := c.Get(ctx, k).Result(); {
+		case err == redis.Nil:
+			lost++
+		case got != "new" && (acked[k] || got != "v-"+k):
+			wrong++
+			t.Errorf("GET %s = %q, %v; want new, or its old value if its SET failed (acknowledged: %v)", k, got, err, acked[k])
+		}
+	}
+	if lost > 0 || wrong > 0 {
+		t.Fatalf("after the stall: %d keys lost, %d wrong of %d (%d writes acknowledged)", lost, wrong, len(keys), len(acked))
+	}
+}
