@@ -141,7 +141,7 @@ func cmdTime(s *Session, args [][]byte, _ []byte) frontend.Action {
 }
 
 func cmdReset(s *Session, _ [][]byte, _ []byte) frontend.Action {
-	s.tx, s.name, s.lane = nil, "", backends.LaneRESP2
+	s.tx, s.name, s.lane, s.replyOff, s.skipping = nil, "", backends.LaneRESP2, false, false
 	s.closeBlockers()
 	s.closePins()
 	s.queueSimple("RESET")
@@ -247,10 +247,29 @@ func cmdClient(s *Session, args [][]byte, _ []byte) frontend.Action {
 		}
 	case sub == "setinfo" && len(args) == 4:
 		s.queueSimple("OK")
+	case sub == "reply" && len(args) == 3:
+		s.clientReply(strings.ToLower(string(args[2])))
 	default:
 		s.queueError("ERR unsupported command 'CLIENT " + strings.ToUpper(sub) + "'")
 	}
 	return frontend.Continue
+}
+
+// clientReply switches the client's replies on, off, or off for the next command, as CLIENT
+// REPLY does; only ON is answered. Pub/sub messages and subscription replies still reach a
+// subscriber, as with Redis.
+func (s *Session) clientReply(mode string) {
+	switch mode {
+	case "on":
+		s.replyOff, s.skipping = false, false
+		s.queueSimple("OK")
+	case "off":
+		s.replyOff = true
+	case "skip":
+		s.skipping = !s.replyOff
+	default:
+		s.queueError("ERR syntax error")
+	}
 }
 
 func (s *Session) appendName(dst []byte) []byte {

@@ -28,6 +28,8 @@ type Session struct {
 	watching int                                   // the server holding WATCH state; -1 for none
 	blockers map[*backends.Server]*backends.Pinned // connections for blocking commands
 	slow     bool                                  // the request being dispatched is slow (Call.Slow)
+	replyOff bool                                  // CLIENT REPLY OFF: replies are not sent
+	skipping bool                                  // CLIENT REPLY SKIP: the next reply is not sent
 	shape    resp.Shape                            // the reply type it gets, when known
 
 	awaiter // for an event loop: see Await
@@ -43,6 +45,7 @@ type reply struct {
 	blocking       bool // wait watching the client, who may hang up
 	lastFrame      bool // pass through only the last of the call's frames (EXEC)
 	silent         bool // wait for the reply but send the client nothing
+	muted          bool // CLIENT REPLY OFF or SKIP: finish the reply but send nothing
 	read, write    bool // a keyed read (may fail over) or write (a failure is a missed write)
 }
 
@@ -61,7 +64,15 @@ func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
 	}
 	s.r.Stats.Commands.Add(1)
 	s.slow, s.shape = traits(local, cmd, args)
-	return s.dispatch(args, raw, local, cmd)
+	from, wasOff, wasSkipping := len(s.queue), s.replyOff, s.skipping
+	s.skipping = false
+	action := s.dispatch(args, raw, local, cmd)
+	if (wasOff && s.replyOff) || wasSkipping { // CLIENT REPLY ON itself is answered
+		for i := from; i < len(s.queue); i++ {
+			s.queue[i].muted = true
+		}
+	}
+	return action
 }
 
 // traits says whether the request may run for long on a healthy server (commands.Slow), and
@@ -95,7 +106,12 @@ func (s *Session) queueSimple(msg string) {
 // Flush implements respserver.Session.
 func (s *Session) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
 	dst, err := flushQueue(s.queue, dst, spill, func(dst []byte, rp *reply) []byte {
-		return s.capReply(len(dst), s.finish(dst, rp))
+		start := len(dst)
+		dst = s.capReply(start, s.finish(dst, rp))
+		if rp.muted {
+			return dst[:start]
+		}
+		return dst
 	})
 	s.queue, s.lit = s.queue[:0], s.lit[:0]
 	s.awaiter.flushed()
@@ -215,7 +231,7 @@ func lastFrame(frames []byte) []byte {
 // needs one; HELLO's protocol and CLIENT SETNAME's name, when set, are kept for the client's
 // next session in a clientState (made once per client: shedding allocates nothing).
 func (s *Session) Shed() (keep any, shed bool) {
-	if s.tx != nil || s.watching >= 0 || len(s.pins) > 0 || len(s.blockers) > 0 {
+	if s.tx != nil || s.watching >= 0 || len(s.pins) > 0 || len(s.blockers) > 0 || s.replyOff || s.skipping {
 		return nil, false
 	}
 	if s.lane != backends.LaneRESP2 || s.name != "" {

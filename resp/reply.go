@@ -5,14 +5,14 @@ import "fmt"
 // Bounds on what a reply may declare. Real servers stay far below them; they keep a corrupt
 // stream from overflowing the arithmetic.
 const (
-	maxReplyDepth     = 512     // nested aggregates, attributes included
+	maxReplyDepth     = 16384   // nested aggregates, attributes included; a Lua script's self-referencing table comes back about 8,000 deep
 	maxAggregateLen   = 1 << 32 // elements (or pairs) in one aggregate
 	maxReplyBulkBytes = 1 << 40 // bytes in one blob
 )
 
 // ScanReply returns the length of the first complete reply in buf, or 0 if buf does not hold a
 // whole one yet. It frames RESP2 and RESP3 replies: simple types (+ - : _ , # ( ), blobs ($ ! =,
-// including the null "$-1"), and aggregates (* ~ > %, including the null "*-1") nested up to 512
+// including the null "$-1"), and aggregates (* ~ > %, including the null "*-1") nested up to 16384
 // deep. An attribute (|) and the reply it precedes form one frame. Streamed RESP3 types ("$?",
 // "*?"), which Redis never sends, are malformed.
 //

@@ -86,6 +86,14 @@ func TestScanReply(t *testing.T) {
 
 // TestScanReplySplit checks that no proper prefix of a reply is complete or an error, and that a
 // ReplyScanner fed one more byte at a time finds the same frame.
+// A Lua script returning a table that contains itself comes back from Redis about 8,000 deep.
+func TestScanReplyMaxDepth(t *testing.T) {
+	in := strings.Repeat("*1\r\n", maxReplyDepth) + ":1\r\n"
+	if n, err := ScanReply([]byte(in)); n != len(in) || err != nil {
+		t.Fatalf("ScanReply %d deep: %d, %v; want %d, nil", maxReplyDepth, n, err, len(in))
+	}
+}
+
 func TestScanReplySplit(t *testing.T) {
 	for _, tc := range scanReplyCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,8 +161,8 @@ func TestScanReplyMalformed(t *testing.T) {
 		{"streamed string", "$?\r\n;4\r\nHell\r\n;0\r\n", ErrMalformedReply},
 		{"huge aggregate", "*99999999999\r\n", ErrMalformedReply},
 		{"element malformed", "*2\r\n:1\r\n?\r\n", ErrMalformedReply},
-		{"513 deep", strings.Repeat("*1\r\n", 513) + ":1\r\n", ErrReplyTooDeep},
-		{"513 deep attributes", strings.Repeat("|1\r\n", 513) + ":1\r\n", ErrReplyTooDeep},
+		{"16385 deep", strings.Repeat("*1\r\n", 16385) + ":1\r\n", ErrReplyTooDeep},
+		{"16385 deep attributes", strings.Repeat("|1\r\n", 16385) + ":1\r\n", ErrReplyTooDeep},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -272,3 +272,17 @@ func TestBadKeyCountsWordedAsRedis(t *testing.T) {
 		}
 	}
 }
+
+// CLIENT REPLY OFF, SKIP and ON silence replies as Redis does; a subscriber still gets its
+// subscription replies and messages.
+func TestClientReply(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	script := "CLIENT REPLY OFF\r\nSET key:1 a\r\nGET key:1\r\nCLIENT REPLY ON\r\nGET key:1\r\n" +
+		"CLIENT REPLY SKIP\r\nGET key:1\r\nGET key:1\r\nCLIENT REPLY OFF\r\nPSUBSCRIBE ch*\r\n"
+	want := "+OK\r\n$1\r\na\r\n$1\r\na\r\n*3\r\n$10\r\npsubscribe\r\n$3\r\nch*\r\n:1\r\n"
+	for _, addr := range []string{st.servers[0].Addr, st.addr} { // Redis itself, then discoh
+		c := dialRaw(t, addr)
+		c.send(script)
+		c.expect(want)
+	}
+}
