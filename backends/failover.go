@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ type Failover struct {
 	DataDir     string // where each server's queue of missed invalidations is kept
 	ReplayLimit int    // keys kept per server before the queue overflows into a flush
 	Protocol    Protocol
+	Log         *slog.Logger // health changes, overflows and repairs; nil logs nothing
 }
 
 // DefaultReplayLimit bounds a down server's queue of missed invalidations: enough for minutes
@@ -47,13 +49,33 @@ func (s *Server) guard(f *Failover, pool string, down *atomic.Int32) error {
 		return fmt.Errorf("backends: replay queue of %s: %w", s, err)
 	}
 	s.queue, s.proto = q, &f.Protocol
+	s.log = f.Log
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("pool", pool, "server", s.String())
 	s.health = health.New(f.Health, s.probe)
 	s.health.CountDowns(down)
 	s.health.OnReturn(s.catchUp)
+	s.health.OnChange(s.logChange)
 	if q.Len() > 0 || q.Overflowed() {
 		s.health.Eject(errors.New("missed invalidations from before a restart"))
 	}
 	return nil
+}
+
+// logChange logs each change of the server's health, once: the changes are as rare as the
+// probes' backoff makes them.
+func (s *Server) logChange(state health.State, cause error) {
+	switch state {
+	case health.StateDown:
+		s.log.Warn("server marked down", "cause", cause)
+	case health.StateReturning:
+		s.log.Info("server answers again; replaying what it missed", "keys", s.queue.Len(),
+			"overflowed", s.queue.Overflowed())
+	case health.StateUp:
+		s.log.Info("server back up")
+	}
 }
 
 // Up reports whether the server takes calls. Without failover every server is up.
@@ -67,8 +89,10 @@ func (s *Server) Missed(key []byte, cause error) bool {
 		return true
 	}
 	if cause == nil || errors.Is(cause, errFastFail) {
+		over := s.queue.Overflowed()
 		err := s.queue.Defer(key)
 		if !errors.Is(err, replay.ErrSealed) {
+			s.noteOverflow(over)
 			return true
 		}
 		if s.Up() {
@@ -78,12 +102,28 @@ func (s *Server) Missed(key []byte, cause error) bool {
 		// between its replay and being marked up. Queue the key and send the server back down,
 		// so it is replayed before any read.
 		s.health.Eject(errors.New("missed a write while not up"))
-		s.queue.Add(key)
+		s.record(key)
 		return true
 	}
 	s.health.Eject(cause) // first: no reads until the key is replayed
-	s.queue.Add(key)
+	s.record(key)
 	return true
+}
+
+// record queues key, and says so once when the queue overflows: the server will be flushed
+// when it returns.
+func (s *Server) record(key []byte) {
+	over := s.queue.Overflowed()
+	s.queue.Add(key)
+	s.noteOverflow(over)
+}
+
+// noteOverflow logs the queue's overflow once, when it was not overflowed before.
+func (s *Server) noteOverflow(before bool) {
+	if !before && s.queue.Overflowed() {
+		s.log.Error("queue of missed writes overflowed: the server will be flushed when it returns",
+			"limit", s.queue.Limit())
+	}
 }
 
 // probe checks a down server with a harmless request on a connection of its own.
@@ -96,7 +136,9 @@ func (s *Server) probe(ctx context.Context) error {
 func (s *Server) catchUp(ctx context.Context) error {
 	s.recovered.Store(time.Now().UnixNano())
 	if s.queue.Overflowed() {
+		s.log.Error("flushing the server: its queue of missed writes overflowed")
 		if err := s.queue.Reset(func() error { return s.do(ctx, s.proto.Flush) }); err != nil {
+			s.log.Warn("flush failed; trying again at the next probe", "err", err)
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package backends
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -49,7 +50,8 @@ type Server struct {
 	queue  *replay.Queue
 	proto  *Protocol
 
-	pins pins // connections kept ready for Pin, and the order of blocking calls
+	pins pins         // connections kept ready for Pin, and the order of blocking calls
+	log  *slog.Logger // with failover: health changes and repairs
 
 	slowCalls atomic.Int32 // slow calls in flight on its connections (see conn.slow)
 	recovered atomic.Int64 // when a connection to it last came back (unix ns); 0 if never lost

@@ -46,6 +46,7 @@ type Tracker struct {
 	nextProbe time.Time
 	stop      context.CancelFunc // stops the running prober; nil when none runs
 	downGauge *atomic.Int32      // counts this server while it is not up; nil for none
+	onChange  func(State, error) // told of every change of state; nil for none
 	closed    bool
 	probers   sync.WaitGroup
 }
@@ -82,6 +83,21 @@ func (t *Tracker) OnReturn(hook func(ctx context.Context) error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.onReturn = hook
+}
+
+// OnChange sets a hook told of every change of state, with the error that caused it (nil for
+// a return): for logging. It runs with the Tracker's lock held and must not call the Tracker.
+// Set it before the server can go down.
+func (t *Tracker) OnChange(hook func(state State, cause error)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.onChange = hook
+}
+
+func (t *Tracker) changedLocked(cause error) {
+	if t.onChange != nil {
+		t.onChange(t.state, cause)
+	}
 }
 
 // CountDowns makes the Tracker add one to g while its server is not up
@@ -134,6 +150,7 @@ func (t *Tracker) downLocked() {
 	switch t.state {
 	case StateReturning:
 		t.state = StateDown
+		t.changedLocked(t.lastErr)
 	case StateUp:
 		t.up.Store(false)
 		if t.downGauge != nil {
@@ -142,6 +159,7 @@ func (t *Tracker) downLocked() {
 		t.state = StateDown
 		t.downs++
 		t.startProberLocked(t.cfg.holdDown(t.recordDownLocked()))
+		t.changedLocked(t.lastErr)
 	}
 }
 

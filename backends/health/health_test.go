@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -429,6 +430,21 @@ func TestCountDownsWhileNotUp(t *testing.T) {
 		synctest.Wait()
 		if n := down.Load(); n != 0 || !a.Up() {
 			t.Errorf("after a's return: gauge %d, a up %v; want 0, true", n, a.Up())
+		}
+	})
+}
+
+func TestOnChangeToldOfEveryChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := newTracker(t, testConfig(), (&prober{fails: 1}).probe)
+		var got []string
+		tr.OnChange(func(s State, cause error) { got = append(got, fmt.Sprint(s, " ", cause)) })
+		fail(tr, 3)
+		time.Sleep(4 * time.Second) // a failed probe at +1s, a good one at +3s
+		synctest.Wait()
+		want := []string{"down " + errCall.Error(), "returning <nil>", "up <nil>"}
+		if !slices.Equal(got, want) {
+			t.Errorf("changes = %q; want %q", got, want)
 		}
 	})
 }

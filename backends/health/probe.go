@@ -71,6 +71,7 @@ func (t *Tracker) returning() func(context.Context) error {
 	defer t.mu.Unlock()
 	t.state = StateReturning
 	t.failures.Store(0)
+	t.changedLocked(nil)
 	return t.onReturn
 }
 
@@ -79,6 +80,7 @@ func (t *Tracker) returnFailed(err error) {
 	defer t.mu.Unlock()
 	t.lastErr = err
 	t.state = StateDown
+	t.changedLocked(err)
 }
 
 // markUp marks the server up unless, while the hook ran, Eject or a
@@ -94,6 +96,7 @@ func (t *Tracker) markUp(ctx context.Context) bool {
 		return false
 	}
 	t.state = StateUp
+	t.changedLocked(nil)
 	t.stop = nil
 	t.failures.Store(0)
 	t.up.Store(true)

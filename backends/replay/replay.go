@@ -282,6 +282,9 @@ func (q *Queue) sortedKeysLocked() [][]byte {
 	return copies
 }
 
+// Limit is how many distinct keys the queue holds before it overflows.
+func (q *Queue) Limit() int { return q.limit }
+
 // Len returns how many distinct keys are queued.
 func (q *Queue) Len() int {
 	q.mu.Lock()

@@ -91,7 +91,7 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error, dir dirMake
 	}
 	pool, err := backends.NewPool(backends.PoolConfig{
 		Name: pc.Name, Servers: specs, Hash: pc.Hash, Distribution: pc.Distribution, HashTag: pc.HashTag,
-		Replicas: pc.Replicas, AutoEject: pc.AutoEjectHosts, Options: backendOptions(pc), Failover: failover(pc),
+		Replicas: pc.Replicas, AutoEject: pc.AutoEjectHosts, Options: backendOptions(pc), Failover: failover(pc, log),
 	})
 	if err != nil {
 		stopEmbedded()
@@ -162,7 +162,7 @@ func backendOptions(pc *config.Pool) backends.Options {
 
 // failover sets up health tracking and the replay of missed invalidations, with twemproxy's
 // server_failure_limit and server_retry_timeout.
-func failover(pc *config.Pool) *backends.Failover {
+func failover(pc *config.Pool, log *slog.Logger) *backends.Failover {
 	if pc.Embedded {
 		return nil // in-process servers live and die with discoh
 	}
@@ -178,7 +178,7 @@ func failover(pc *config.Pool) *backends.Failover {
 	if !pc.Redis {
 		proto = proxy.MemcacheProtocol()
 	}
-	return &backends.Failover{Health: h, DataDir: dir, ReplayLimit: backends.DefaultReplayLimit, Protocol: proto}
+	return &backends.Failover{Health: h, DataDir: dir, ReplayLimit: backends.DefaultReplayLimit, Protocol: proto, Log: log}
 }
 
 // frontendFor builds the pool's client-facing server for its protocol.
