@@ -88,7 +88,9 @@ func TestDamagedFileOpensOverflowed(t *testing.T) {
 
 func TestLowerLimitOnReopenOverflows(t *testing.T) {
 	dir := t.TempDir()
-	add(t, open(t, dir, 10), "a", "b", "c")
+	first := open(t, dir, 10)
+	add(t, first, "a", "b", "c")
+	first.Sync()
 	q := open(t, dir, 2)
 	if q.Damage() != nil {
 		t.Errorf("Damage() = %v; want nil", q.Damage())

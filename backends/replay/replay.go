@@ -9,9 +9,13 @@
 // be read to its end (a torn write, a bad checksum) opens as overflowed, so
 // damage costs a flush, never a stale key (fail closed).
 //
-// Durability: Add and Defer return once the key is written and fsynced.
-// Concurrent calls share one write and one fsync (group commit), so a burst
-// of invalidations to a down server costs a few fsyncs, not one each. Drain
+// Durability: Add and Defer return once the key is in the queue in memory,
+// which is what the replay reads; a background flusher writes and fsyncs
+// what was added within SyncDelay, one write and one fsync for all of it
+// (group commit), so no client waits for the disk and a burst of writes to a
+// down server's keys costs an fsync every few milliseconds, not one each. A
+// crash of the process loses at most the keys of its last SyncDelay; Sync
+// waits for the disk, and Close writes everything. Drain
 // and Reset compact the file by writing a new one, fsyncing it and renaming
 // it over the old one (then fsyncing the directory). If a write fails the
 // queue overflows. One process uses a data directory at a time.
@@ -54,6 +58,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Errors a Queue returns.
@@ -90,7 +95,15 @@ type Queue struct {
 	fileMu sync.Mutex
 	j      journal
 	synced uint64 // Adds up to this seq are on disk
+
+	kick    chan struct{} // something was added: the flusher syncs it soon
+	stop    chan struct{} // closed by Close: the flusher ends
+	flusher sync.WaitGroup
 }
+
+// SyncDelay is how long the flusher lets additions gather before it writes and fsyncs them:
+// the most a crash of the process can lose.
+const SyncDelay = 5 * time.Millisecond
 
 // Open opens the queue of server under dir, creating dir and the file as
 // needed, with room for limit distinct keys. A new or empty queue starts
@@ -106,7 +119,7 @@ func Open(dir, server string, limit int) (*Queue, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	q := &Queue{limit: limit, keys: map[string]entry{}}
+	q := &Queue{limit: limit, keys: map[string]entry{}, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	q.j.path = filepath.Join(dir, fileName(server))
 	data, err := readJournal(q.j.path, maxFileSize(limit))
 	if err != nil && !errors.Is(err, ErrCorrupt) {
@@ -118,6 +131,7 @@ func Open(dir, server string, limit int) (*Queue, error) {
 	if err := q.j.rewrite(q.encodeLocked()); err != nil {
 		return nil, err
 	}
+	q.flusher.Go(q.flush)
 	return q, nil
 }
 
@@ -140,9 +154,9 @@ func (q *Queue) Damage() error { return q.damage }
 
 // Add records that the server missed the invalidation of key, typically
 // because sending it failed. It unseals the queue. A key already queued is
-// kept once. An error means the key could not be written to disk; the queue
-// has then overflowed, so the server will be flushed, though a restart
-// before that may forget it.
+// kept once. The flusher writes it to disk within SyncDelay; if that write
+// fails, the queue overflows, so the server will be flushed. An error means
+// the queue is closed, or overflowed by this key and could not record that.
 func (q *Queue) Add(key []byte) error { return q.add(key, false) }
 
 // Defer queues the invalidation of key instead of sending it to a server
@@ -163,11 +177,41 @@ func (q *Queue) add(key []byte, unlessSealed bool) error {
 	}
 	q.sealed = false
 	overflowed := q.recordLocked(key)
-	seq := q.seq
 	q.mu.Unlock()
 	if overflowed {
 		return q.compact()
 	}
+	select {
+	case q.kick <- struct{}{}:
+	default: // a sync is due already
+	}
+	return nil
+}
+
+// flush writes and fsyncs, SyncDelay after each addition that found none due, whatever
+// was added, until Close.
+func (q *Queue) flush() {
+	for {
+		select {
+		case <-q.stop:
+			return
+		case <-q.kick:
+		}
+		select {
+		case <-q.stop:
+			return
+		case <-time.After(SyncDelay):
+		}
+		q.Sync()
+	}
+}
+
+// Sync returns once everything added so far is on disk. An error means the write failed; the
+// queue has then overflowed.
+func (q *Queue) Sync() error {
+	q.mu.Lock()
+	seq := q.seq
+	q.mu.Unlock()
 	return q.sync(seq)
 }
 
@@ -318,6 +362,8 @@ func (q *Queue) Close() error {
 	}
 	q.closed = true
 	q.mu.Unlock()
+	close(q.stop)
+	q.flusher.Wait()
 
 	q.fileMu.Lock()
 	defer q.fileMu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 const server = "127.0.0.1:7001"
@@ -82,9 +83,11 @@ func TestSurvivesRestart(t *testing.T) {
 	tests := []struct {
 		name  string
 		close bool
+		wait  func(q *Queue)
 	}{
-		{"closed", true},
-		{"crashed", false},
+		{"closed", true, func(*Queue) {}},
+		{"crashed after a Sync", false, func(q *Queue) { q.Sync() }},
+		{"crashed after the flusher ran", false, func(*Queue) { time.Sleep(20 * SyncDelay) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +97,7 @@ func TestSurvivesRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			add(t, q, "user:1", "user:2", "user:1")
+			tt.wait(q)
 			if tt.close {
 				q.Close()
 			} // else leave it open, as a killed process would
@@ -367,8 +371,11 @@ func TestWriteFailureOverflows(t *testing.T) {
 	q.j.f = ro
 	q.fileMu.Unlock()
 
-	if err := q.Add([]byte("b")); !errors.Is(err, ErrOverflow) {
-		t.Errorf("Add on a failing file = %v; want ErrOverflow", err)
+	if err := q.Add([]byte("b")); err != nil {
+		t.Errorf("Add = %v; want nil: the flusher writes it", err)
+	}
+	if err := q.Sync(); !errors.Is(err, ErrOverflow) {
+		t.Errorf("Sync on a failing file = %v; want ErrOverflow", err)
 	}
 	checkOverflowed(t, q)
 	q.Close()
@@ -393,6 +400,7 @@ func TestConcurrentAdds(t *testing.T) {
 	if got := q.Len(); got != 400 {
 		t.Errorf("Len() = %d; want 400", got)
 	}
+	q.Sync()
 	if got := open(t, dir, 1000).Len(); got != 400 {
 		t.Errorf("Len() after reopening without Close = %d; want 400", got)
 	}
