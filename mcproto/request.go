@@ -12,8 +12,9 @@ const binaryMagic = 0x80
 // Defaults for the zero fields of Limits.
 const (
 	// DefaultMaxKeys bounds one multi-get; memcached has no such limit, but a proxy must
-	// hold every key of a get until all its servers answer.
-	DefaultMaxKeys = 4096
+	// hold every key of a get until all its servers answer. Redis's own bound on arguments
+	// (and discoh's max_args default) is the same.
+	DefaultMaxKeys = 1 << 20
 	// DefaultItemSizeMax is memcached's default item size limit (-I 1m).
 	DefaultItemSizeMax = 1 << 20
 	// DefaultMaxLine is memcached's: it closes a connection that sends more than 2048 bytes

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -285,4 +286,29 @@ func TestClientReply(t *testing.T) {
 		c.send(script)
 		c.expect(want)
 	}
+}
+
+// A memcached multi-get of any number of keys is answered, as memcached answers it (discoh
+// used to refuse more than 4,096 keys with SERVER_ERROR out of memory writing get response).
+func TestMemcacheMultiGetOfManyKeys(t *testing.T) {
+	st := startMemcacheStack(t, 2, "")
+	mc := memcache.New(st.addr)
+	mc.Timeout = 10 * time.Second
+	const n = 20000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("many:%d", i)
+		if i%3 == 0 {
+			if err := mc.Set(&memcache.Item{Key: keys[i], Value: []byte(keys[i])}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c := dialRaw(t, st.addr)
+	c.nc.SetDeadline(time.Now().Add(20 * time.Second))
+	c.send("get " + strings.Join(keys, " ") + "\r\n")
+	for i := 0; i < n; i += 3 {
+		c.expect(fmt.Sprintf("VALUE %s 0 %d\r\n%s\r\n", keys[i], len(keys[i]), keys[i]))
+	}
+	c.expect("END\r\n")
 }

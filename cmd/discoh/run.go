@@ -187,7 +187,7 @@ func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coher
 		router := proxy.NewMemcache(pc.Name, listen, pool, log)
 		router.Dir = dir
 		srv := mcserver.New(router, mcserver.Limits{
-			Request: mcproto.Limits{ItemSizeMax: pc.Limits.ItemSizeMax},
+			Request: mcproto.Limits{ItemSizeMax: pc.Limits.ItemSizeMax, MaxKeys: pc.Limits.MaxArgs},
 			Conn:    connLimits(pc, dir),
 		}, log)
 		router.Front = srv
