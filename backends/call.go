@@ -31,7 +31,10 @@ type Call struct {
 	Frames int    // how many replies the request produces (MULTI...EXEC sends several); 0 = 1
 	// Slow marks a request that may take long however healthy the server (KEYS, a script):
 	// its deadline is longer, and missing it does not count against the server.
-	Slow   bool
+	Slow bool
+	// Write marks a copy of a write, which a server being caught up after its return takes
+	// (it serves no reads until then).
+	Write  bool
 	Reply  []byte // the raw reply frames, a copy owned by the Call
 	Err    error  // set when no reply came: the server is down, timed out or closed
 	Server *Server
@@ -72,7 +75,7 @@ func NewCall() *Call { return callPool.Get().(*Call) }
 // Release returns c to the pool. c must have completed (Wait returned) or never been sent.
 func (c *Call) Release() {
 	c.Req, c.Reply, c.Err, c.Kind, c.Frames, c.Server = c.Req[:0], c.Reply[:0], nil, 0, 0, nil
-	c.Slow, c.slow = false, nil
+	c.Slow, c.Write, c.slow = false, false, nil
 	c.waited, c.notify = false, nil
 	c.state.Store(callSent)
 	callPool.Put(c)

@@ -95,8 +95,10 @@ func (s *Server) Missed(key []byte, cause error) bool {
 			s.noteOverflow(over)
 			return true
 		}
-		if s.Up() {
-			return false // it has just caught up: the caller sends the write itself
+		if s.Up() || s.health.Returning() {
+			// It has caught up, or is replaying what it missed before it came back (whatever
+			// comes now, it gets directly): the caller sends the write itself.
+			return false
 		}
 		// Sealed but not up: the queue was drained before this spell down, or the server is
 		// between its replay and being marked up. Queue the key and send the server back down,
@@ -143,17 +145,25 @@ func (s *Server) catchUp(ctx context.Context) error {
 		}
 	}
 	return s.queue.Drain(func(keys [][]byte) error {
-		for _, key := range keys {
-			if err := s.do(ctx, s.proto.Delete(key)); err != nil {
-				return err
-			}
+		reqs := make([]Request, len(keys))
+		for i, key := range keys {
+			reqs[i] = s.proto.Delete(key)
 		}
-		return nil
+		return s.doAll(ctx, reqs)
 	})
 }
 
+// catchUpBatch is how many deletes catch-up writes before it reads their replies.
+const catchUpBatch = 512
+
 // do sends one request on a fresh connection, whatever the server's health, and checks the reply.
 func (s *Server) do(ctx context.Context, req Request) error {
+	return s.doAll(ctx, []Request{req})
+}
+
+// doAll sends requests on one fresh connection, whatever the server's health, pipelined in
+// batches of catchUpBatch, and checks every reply.
+func (s *Server) doAll(ctx context.Context, reqs []Request) error {
 	nc, err := s.DialRaw(LaneRESP2)
 	if err != nil {
 		return err
@@ -164,18 +174,37 @@ func (s *Server) do(ctx context.Context, req Request) error {
 	}
 	c := newConn(nc, s.opts.Framer, s.opts.Timeout, &s.slowCalls)
 	defer c.close()
-	call := NewCall()
-	defer call.Release()
-	call.Req, call.Kind = append(call.Req, req.Bytes...), req.Kind
-	c.send(call)
-	call.Wait()
-	switch {
-	case call.Err != nil:
-		return call.Err
-	case !s.proto.OK(call.Reply):
-		return fmt.Errorf("backends: %s answered %q", s, call.Reply)
+	for len(reqs) > 0 {
+		n := min(len(reqs), catchUpBatch)
+		if err := s.batch(c, reqs[:n]); err != nil {
+			return err
+		}
+		reqs = reqs[n:]
 	}
 	return nil
+}
+
+// batch sends reqs on c at once and checks every reply.
+func (s *Server) batch(c *conn, reqs []Request) error {
+	calls := make([]*Call, len(reqs))
+	for i, req := range reqs {
+		calls[i] = NewCall()
+		calls[i].Req, calls[i].Kind = append(calls[i].Req, req.Bytes...), req.Kind
+		c.send(calls[i])
+	}
+	var err error
+	for _, call := range calls {
+		call.Wait()
+		switch {
+		case err != nil:
+		case call.Err != nil:
+			err = call.Err
+		case !s.proto.OK(call.Reply):
+			err = fmt.Errorf("backends: %s answered %q", s, call.Reply)
+		}
+		call.Release()
+	}
+	return err
 }
 
 // closeGuard stops the tracker and closes the queue.

@@ -93,7 +93,7 @@ func (s *Server) String() string {
 func (s *Server) Send(call *Call, lane int, pick uint64) {
 	call.Server = s
 	s.Requests.Add(1)
-	if !s.Up() {
+	if !s.Up() && !(call.Write && s.health.Returning()) {
 		call.complete(nil, s.downError())
 		return
 	}

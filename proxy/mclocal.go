@@ -50,7 +50,7 @@ func (s *MemcacheSession) flushAll(req *mcproto.Request) {
 func (s *MemcacheSession) fanOut(line []byte, kind mcproto.Kind, merge mcMerge, noreply bool) {
 	g := &mcFanOut{merge: merge}
 	for i := range s.m.pool.Servers {
-		g.calls = append(g.calls, s.sendEncoded(i, line, kind))
+		g.calls = append(g.calls, s.sendEncoded(i, line, kind, false))
 	}
 	s.queue = append(s.queue, mcReply{fanOut: g, noreply: noreply})
 }

@@ -106,11 +106,11 @@ func (s *MemcacheSession) forward(req *mcproto.Request, encoded []byte, noreply,
 	}
 	rp := mcReply{kind: req.Kind, noreply: noreply, quiet: quiet, read: !write, write: write}
 	if len(targets) == 1 {
-		rp.call = s.sendEncoded(targets[0], encoded, req.Kind)
+		rp.call = s.sendEncoded(targets[0], encoded, req.Kind, false)
 	} else {
 		rp.copies = make([]*backends.Call, len(targets))
 		for i, t := range targets {
-			rp.copies[i] = s.sendEncoded(t, encoded, req.Kind)
+			rp.copies[i] = s.sendEncoded(t, encoded, req.Kind, true)
 		}
 		s.m.pool.BeginWrite(req.Keys[0])
 	}
@@ -123,10 +123,11 @@ func (s *MemcacheSession) forward(req *mcproto.Request, encoded []byte, noreply,
 // keepEncoded is the largest encoding scratch a session keeps between requests.
 const keepEncoded = 64 << 10
 
-// sendEncoded sends a copy of an encoded request to server.
-func (s *MemcacheSession) sendEncoded(server int, encoded []byte, kind mcproto.Kind) *backends.Call {
+// sendEncoded sends a copy of an encoded request to server; a copy of a write is marked so
+// (Call.Write).
+func (s *MemcacheSession) sendEncoded(server int, encoded []byte, kind mcproto.Kind, copyOfWrite bool) *backends.Call {
 	call := backends.NewCall()
-	call.Req, call.Kind = append(call.Req, encoded...), uint8(kind)
+	call.Req, call.Kind, call.Write = append(call.Req, encoded...), uint8(kind), copyOfWrite
 	s.send(server, call)
 	return call
 }

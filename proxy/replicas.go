@@ -18,6 +18,7 @@ func (s *Session) forwardCopies(targets []int, raw []byte, args [][]byte, keys [
 	copies := make([]*backends.Call, len(targets))
 	for i, t := range targets {
 		copies[i] = s.newCall(raw, args)
+		copies[i].Write = true
 		s.send(t, copies[i])
 	}
 	s.queue = append(s.queue, reply{copies: copies})

@@ -109,8 +109,8 @@ func (s *Session) splitKeys(args [][]byte, keys []int, spec splitSpec) *split {
 			sp.writing.add(args[k])
 		}
 	}
-	sp.calls = s.sendParts(sp.calls, sp.parts, sp.servers)
-	sp.copies = s.sendParts(sp.copies, sp.copyParts, sp.copyServers)
+	sp.calls = s.sendParts(sp.calls, sp.parts, sp.servers, spec.write)
+	sp.copies = s.sendParts(sp.copies, sp.copyParts, sp.copyServers, spec.write)
 	return sp
 }
 
@@ -134,9 +134,10 @@ func addPart(parts [][][]byte, servers []int, server int, name []byte, kv [][]by
 
 // sendParts sends each server's part as one call, appended to calls, and empties the parts
 // (their arguments point into the client's input).
-func (s *Session) sendParts(calls []*backends.Call, parts [][][]byte, servers []int) []*backends.Call {
+func (s *Session) sendParts(calls []*backends.Call, parts [][][]byte, servers []int, write bool) []*backends.Call {
 	for _, server := range servers {
 		call := backends.NewCall()
+		call.Write = write
 		call.Req = resp.AppendCommand(call.Req, parts[server]...)
 		clear(parts[server])
 		parts[server] = parts[server][:0]

@@ -31,6 +31,7 @@ import (
 // for concurrent use.
 type Tracker struct {
 	up       atomic.Bool  // the hot path reads only this
+	inReturn atomic.Bool  // StateReturning: the server takes writes, not reads
 	failures atomic.Int64 // consecutive failures; Success resets it without locking
 
 	cfg    Config
@@ -95,6 +96,7 @@ func (t *Tracker) OnChange(hook func(state State, cause error)) {
 }
 
 func (t *Tracker) changedLocked(cause error) {
+	t.inReturn.Store(t.state == StateReturning)
 	if t.onChange != nil {
 		t.onChange(t.state, cause)
 	}
@@ -112,6 +114,10 @@ func (t *Tracker) CountDowns(g *atomic.Int32) {
 // Up reports whether the server takes calls: one atomic load, no lock, no
 // allocation.
 func (t *Tracker) Up() bool { return t.up.Load() }
+
+// Returning reports whether the server answers again and is being caught up (OnReturn runs):
+// it may take writes, which it would otherwise miss, but serves no reads yet.
+func (t *Tracker) Returning() bool { return t.inReturn.Load() }
 
 // Success records a call that got its reply, ending a run of failures.
 func (t *Tracker) Success() {

@@ -3,10 +3,13 @@ package replay
 import "fmt"
 
 // Drain hands the queued keys, in the order they were queued, to replay, which deletes them
-// on the server, and forgets them once it returns nil; keys added while it
-// ran are kept and replayed in the next round. When a round finds the queue
-// empty, Drain seals it and returns nil. It returns ErrOverflow, replaying
-// nothing, if the queue has overflowed, and replay's error if it fails.
+// on the server, and forgets them once it returns nil. Each round seals the queue as it takes
+// the keys: from then on Defer is refused, so the owner sends new invalidations to the server
+// itself while the old ones are replayed, and a server under a steady stream of writes catches
+// up in one round instead of chasing them. Keys Added while a round ran (its sends failed)
+// unseal it and are replayed in the next round. When a round finds the queue empty, Drain
+// returns nil, the queue sealed. It returns ErrOverflow, replaying nothing, if the queue has
+// overflowed, and replay's error if it fails, the queue unsealed.
 func (q *Queue) Drain(replay func(keys [][]byte) error) error {
 	for {
 		keys, upto, err := q.next()
@@ -14,6 +17,7 @@ func (q *Queue) Drain(replay func(keys [][]byte) error) error {
 			return err
 		}
 		if err := replay(keys); err != nil {
+			q.unseal()
 			return fmt.Errorf("replay: replaying %d keys: %w", len(keys), err)
 		}
 		if err := q.forget(upto, false); err != nil {
@@ -22,8 +26,8 @@ func (q *Queue) Drain(replay func(keys [][]byte) error) error {
 	}
 }
 
-// next returns the queued keys and the seq they were taken at, or seals an
-// empty queue and returns no keys.
+// next seals the queue and returns the queued keys and the seq they were taken at (none when
+// it is empty).
 func (q *Queue) next() (keys [][]byte, upto uint64, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -32,11 +36,19 @@ func (q *Queue) next() (keys [][]byte, upto uint64, err error) {
 		return nil, 0, ErrClosed
 	case q.overflow:
 		return nil, 0, ErrOverflow
-	case len(q.keys) == 0:
-		q.sealed = true
+	}
+	q.sealed = true
+	if len(q.keys) == 0 {
 		return nil, 0, nil
 	}
 	return q.sortedKeysLocked(), q.seq, nil
+}
+
+// unseal reopens the queue after a failed replay: the server is down again, and Defer queues.
+func (q *Queue) unseal() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sealed = false
 }
 
 // Reset is for a queue that overflowed: it calls flush, which empties the

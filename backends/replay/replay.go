@@ -28,7 +28,7 @@
 //		if !errors.Is(err, replay.ErrSealed) {
 //			return err
 //		}
-//		// s has just caught up and is about to be marked up: tell it directly.
+//		// s is being caught up (or has caught up): tell it directly.
 //	}
 //	if err := s.del(key); err != nil {
 //		s.health.Eject(err)     // first: no reads until the key is replayed
@@ -42,10 +42,13 @@
 //			return err
 //		}
 //	}
-//	return q.Drain(deleteKeys) // seals the queue when it is empty
+//	return q.Drain(deleteKeys) // seals the queue as it takes the keys
 //
-// Drain seals the queue in the same critical section that finds it empty,
-// so every Defer after that is told to send the invalidation itself. Reset
+// Drain seals the queue in the same critical section that takes the keys to
+// replay, so every Defer after that is told to send the invalidation itself:
+// the server takes new writes while the old ones are replayed, and catches up
+// in one round however steady the writes. A replay that deletes a key after a
+// newer write reached the server only costs a miss there. Reset
 // relies on the server taking no writes while it is not up, so a key
 // invalidated during the flush cannot come back.
 package replay
