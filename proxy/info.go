@@ -56,6 +56,7 @@ var infoSections = []struct {
 	{"server", false, (*Redis).infoServer},
 	{"clients", false, (*Redis).infoClients},
 	{"memory", true, (*Redis).infoMemory},
+	{"persistence", true, (*Redis).infoPersistence},
 	{"stats", true, (*Redis).infoStats},
 	{"servers", false, (*Redis).infoServers},
 	{"coherence", false, (*Redis).infoCoherence},
@@ -132,6 +133,13 @@ func (r *Redis) infoMemory(b *strings.Builder, p *poolInfo) {
 	}
 	p.memory.write(b)
 	p.writeSummed(b, "The figures above")
+}
+
+// infoPersistence sums the servers' persistence figures: a flag such as
+// aof_rewrite_in_progress is then the number of servers where it is set.
+func (r *Redis) infoPersistence(b *strings.Builder, p *poolInfo) {
+	p.persistence.write(b)
+	p.writeSummed(b, "flags and counts")
 }
 
 // infoStats reports discoh's own counters, then the servers' keyspace_hits and friends summed.
@@ -220,6 +228,7 @@ var notSummedMemory = map[string]bool{"total_system_memory": true, "used_memory_
 type poolInfo struct {
 	servers, summed int // servers in the pool; those whose INFO is in the sums
 	memory, stats   infoSums
+	persistence     infoSums
 	keys, expires   int64
 	ttlWeight       float64 // each server's avg_ttl times its expires, summed
 	maxmemoryUnset  bool    // some server has no maxmemory: the pool has no limit
@@ -266,6 +275,10 @@ func (p *poolInfo) add(text []byte) {
 		switch section {
 		case "memory":
 			p.addMemory(name, value)
+		case "persistence":
+			if !strings.Contains(name, "time") { // times and durations: a sum means nothing
+				p.persistence.add(name, value)
+			}
 		case "stats":
 			if p.stats.has(name) {
 				p.stats.addInt(name, value)

@@ -200,7 +200,7 @@ func TestInfoSections(t *testing.T) {
 	st := startRedisStack(t, 2, "")
 	c := st.client(t, 2)
 	c.Set(t.Context(), "k", "v", 0)
-	all := []string{"Server", "Clients", "Memory", "Stats", "Servers", "Coherence", "Keyspace"}
+	all := []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Servers", "Coherence", "Keyspace"}
 	cases := []struct {
 		args []string
 		want []string
@@ -312,5 +312,20 @@ func TestInfoRedisCliBigKeys(t *testing.T) {
 		if mode == "--bigkeys" && !strings.Contains(string(out), "1 lists with 7 "+unit) {
 			t.Errorf("redis-cli %s output lacks the list's 7 items:\n%s", mode, out)
 		}
+	}
+}
+
+// INFO persistence carries the servers' flags summed, so a tool waiting for a rewrite or a save
+// to end (aof_rewrite_in_progress:0) can; times are left out, a sum of them means nothing.
+func TestInfoPersistenceSumsFlags(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	info := st.client(t, 2).Info(t.Context(), "persistence").Val()
+	for _, want := range []string{"# Persistence\r\n", "\r\naof_rewrite_in_progress:0\r\n", "\r\nrdb_bgsave_in_progress:0\r\n", "\r\nservers_summed:2\r\n"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("INFO persistence lacks %q:\n%s", want, info)
+		}
+	}
+	if strings.Contains(info, "rdb_last_save_time:") {
+		t.Errorf("INFO persistence sums rdb_last_save_time:\n%s", info)
 	}
 }
