@@ -248,28 +248,33 @@ func cmdClient(s *Session, args [][]byte, _ []byte) frontend.Action {
 	case sub == "setinfo" && len(args) == 4:
 		s.queueSimple("OK")
 	case sub == "reply" && len(args) == 3:
-		s.clientReply(strings.ToLower(string(args[2])))
+		switch mode := strings.ToLower(string(args[2])); {
+		case !s.setClientReply(mode):
+			s.queueError("ERR syntax error")
+		case mode == "on":
+			s.queueSimple("OK")
+		}
 	default:
 		s.queueError("ERR unsupported command 'CLIENT " + strings.ToUpper(sub) + "'")
 	}
 	return frontend.Continue
 }
 
-// clientReply switches the client's replies on, off, or off for the next command, as CLIENT
-// REPLY does; only ON is answered. Pub/sub messages and subscription replies still reach a
-// subscriber, as with Redis.
-func (s *Session) clientReply(mode string) {
+// setClientReply switches the client's replies on, off, or off for the next command, as CLIENT
+// REPLY mode does (only ON is answered), and reports false for a mode that is none of these.
+// Pub/sub messages and subscription replies still reach a subscriber, as with Redis.
+func (s *Session) setClientReply(mode string) bool {
 	switch mode {
 	case "on":
 		s.replyOff, s.skipping = false, false
-		s.queueSimple("OK")
 	case "off":
 		s.replyOff = true
 	case "skip":
 		s.skipping = !s.replyOff
 	default:
-		s.queueError("ERR syntax error")
+		return false
 	}
+	return true
 }
 
 func (s *Session) appendName(dst []byte) []byte {

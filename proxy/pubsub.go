@@ -13,6 +13,7 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/proxy/commands"
 	"github.com/discoh/discoh/resp"
 )
 
@@ -68,6 +69,9 @@ func (s *Session) Relay(client net.Conn, pending []byte) ([]byte, error) {
 		return refuseFirst(client, pending, "ERR backend "+sv.String()+": "+backends.Describe(err))
 	}
 	r := newRelay(client, server)
+	if s.resp3() {
+		r.clientReply = s.relayedClientReply
+	}
 	go r.replies()
 	rest, err := r.requests(pending)
 	r.leaving.Store(err == nil)
@@ -107,6 +111,10 @@ type relay struct {
 	done   chan struct{}
 
 	leaving atomic.Bool // the requests side ended the relay: the server closing is no failure
+
+	// clientReply answers CLIENT REPLY, which Redis lets a RESP3 subscriber send (nil for a
+	// RESP2 one, who may not), and returns the reply to send, if any.
+	clientReply func(mode string) []byte
 
 	plain, shard int64 // subscriptions to channels and patterns, and to shard channels
 	parts        [][]byte
@@ -181,11 +189,22 @@ func (r *relay) request(args [][]byte, raw []byte) (leave, before bool, err erro
 	case "subscribe", "psubscribe", "ssubscribe", "ping", "quit":
 		_, err := r.server.Write(raw)
 		return false, false, err
+	case "client":
+		if r.clientReply != nil && len(args) == 3 && strings.EqualFold(string(args[1]), "reply") {
+			if _, err := r.sync(); err != nil {
+				return false, false, err
+			}
+			if reply := r.clientReply(strings.ToLower(string(args[2]))); len(reply) > 0 {
+				return false, false, r.say(reply)
+			}
+			return false, false, nil
+		}
+		fallthrough
 	default:
 		if _, err := r.sync(); err != nil {
 			return false, false, err
 		}
-		return false, false, r.say(resp.AppendError(nil, "ERR Can't execute '"+name+
+		return false, false, r.say(resp.AppendError(nil, "ERR Can't execute '"+fullName(args)+
 			"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
 	}
 }
@@ -297,4 +316,25 @@ func readMore(c net.Conn, buf []byte) ([]byte, error) {
 	}
 	n, err := c.Read(buf[len(buf):cap(buf)])
 	return buf[:len(buf)+n], err
+}
+
+// relayedClientReply applies CLIENT REPLY sent while subscribed (RESP3): it holds once the
+// client leaves subscriber mode; meanwhile only pub/sub messages and replies reach the client,
+// which CLIENT REPLY never silences.
+func (s *Session) relayedClientReply(mode string) []byte {
+	switch {
+	case !s.setClientReply(mode):
+		return resp.AppendError(nil, "ERR syntax error")
+	case mode == "on":
+		return resp.AppendSimple(nil, "OK")
+	}
+	return nil
+}
+
+// fullName names a command as Redis does in errors: "get", or "client|reply" for a subcommand.
+func fullName(args [][]byte) string {
+	if cmd := commands.Lookup(args); cmd != nil {
+		return cmd.Name
+	}
+	return strings.ToLower(string(args[0]))
 }

@@ -312,3 +312,20 @@ func TestMemcacheMultiGetOfManyKeys(t *testing.T) {
 	}
 	c.expect("END\r\n")
 }
+
+// A RESP3 subscriber may send CLIENT REPLY, as with Redis; a RESP2 one may not.
+func TestClientReplyWhileSubscribed(t *testing.T) {
+	st := startRedisStack(t, 2, "")
+	for _, addr := range []string{st.servers[0].Addr, st.addr} { // Redis itself, then discoh
+		c := dialRaw(t, addr)
+		c.send("HELLO 3\r\n")
+		if _, err := readReply(c.r); err != nil {
+			t.Fatal(err)
+		}
+		c.send("SUBSCRIBE ch\r\nCLIENT REPLY OFF\r\nCLIENT REPLY ON\r\nUNSUBSCRIBE ch\r\n")
+		c.expect(">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n+OK\r\n>3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n")
+		c2 := dialRaw(t, addr)
+		c2.send("SUBSCRIBE ch\r\nCLIENT REPLY OFF\r\n")
+		c2.expect("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n-ERR Can't execute 'client|reply'")
+	}
+}
