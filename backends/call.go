@@ -67,6 +67,9 @@ func (c *Call) Notify(n Notifier) bool {
 	return c.state.CompareAndSwap(callSent, callArmed)
 }
 
+// maxPooledBytes is the largest request or reply buffer a pooled call keeps.
+const maxPooledBytes = 16 << 10
+
 var callPool = sync.Pool{New: func() any { return &Call{done: make(chan struct{}, 1)} }}
 
 // NewCall returns an empty Call from a pool.
@@ -75,6 +78,12 @@ func NewCall() *Call { return callPool.Get().(*Call) }
 // Release returns c to the pool. c must have completed (Wait returned) or never been sent.
 func (c *Call) Release() {
 	c.Req, c.Reply, c.Err, c.Kind, c.Frames, c.Server = c.Req[:0], c.Reply[:0], nil, 0, 0, nil
+	if cap(c.Req) > maxPooledBytes {
+		c.Req = nil
+	}
+	if cap(c.Reply) > maxPooledBytes {
+		c.Reply = nil // a pool of calls must not keep a burst of large values alive
+	}
 	c.Slow, c.Write, c.slow = false, false, nil
 	c.waited, c.notify = false, nil
 	c.state.Store(callSent)

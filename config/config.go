@@ -176,12 +176,13 @@ const (
 	// lines, which leaves room for multi-gets of hundreds of keys.
 	DefaultMaxInlineBytes = 64 << 10
 
-	// DefaultMaxPendingOutputBytes is the largest single reply discoh holds
-	// for a client; a larger one is replaced by an error. 512MB is Redis's
-	// proto-max-bulk-len, the largest value a client can store, so by default
-	// every value a client could write it can also read back. What a client
-	// holds in all is bounded by max_pipeline replies of this size.
-	DefaultMaxPendingOutputBytes = 512 << 20
+	// DefaultMaxPendingOutputBytes bounds the reply bytes discoh holds for one
+	// client: a batch of pipelined requests whose replies came to more makes
+	// the client's next batches shorter, and a single reply larger than it is
+	// replaced by an error. 64 MB lets a client pipeline hundreds of large
+	// values while a few such clients cannot exhaust the host; raise it for
+	// values larger than that (Redis's own ceiling is 512 MB).
+	DefaultMaxPendingOutputBytes = 64 << 20
 
 	// DefaultMaxPipeline bounds the requests one client has in flight.
 	// 1024 keeps backends busy without letting one client queue unbounded

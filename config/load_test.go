@@ -197,7 +197,7 @@ func TestParseDefaults(t *testing.T) {
 			MaxBulkBytes:          512 << 20,
 			MaxArgs:               1 << 20,
 			MaxInlineBytes:        64 << 10,
-			MaxPendingOutputBytes: 512 << 20,
+			MaxPendingOutputBytes: 64 << 20,
 			MaxPipeline:           1024,
 			EventLoop:             true,
 			ItemSizeMax:           1 << 20,

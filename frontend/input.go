@@ -29,8 +29,11 @@ func (in *input) dispatch(sess Session, limit int) (int, Action, error) {
 		}
 		in.r += n
 		in.discard()
-		if action == CloseAfter {
+		switch action {
+		case CloseAfter:
 			return i + 1, action, nil
+		case EndBatch:
+			return i + 1, Continue, nil
 		}
 	}
 	return limit, Continue, nil

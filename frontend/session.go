@@ -21,6 +21,10 @@ const (
 	// request that may block (a transaction, a blocking command, a subscription): the
 	// connection moves to a goroutine of its own, which dispatches the request again.
 	Block
+	// EndBatch is Continue, except that the batch ends with this request: its replies are
+	// written before more requests are dispatched. A session returns it to bound the reply
+	// bytes it holds for a client that pipelines many large replies.
+	EndBatch
 )
 
 // Handler makes a Session for each client connection.

@@ -28,6 +28,7 @@ type Session struct {
 	watching int                                   // the server holding WATCH state; -1 for none
 	blockers map[*backends.Server]*backends.Pinned // connections for blocking commands
 	slow     bool                                  // the request being dispatched is slow (Call.Slow)
+	batch    batchBound                            // bounds the reply bytes one batch holds
 	replyOff bool                                  // CLIENT REPLY OFF: replies are not sent
 	skipping bool                                  // CLIENT REPLY SKIP: the next reply is not sent
 	shape    resp.Shape                            // the reply type it gets, when known
@@ -72,6 +73,9 @@ func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
 			s.queue[i].muted = true
 		}
 	}
+	if s.batch.full(s.r.MaxReplyBytes) && action == frontend.Continue {
+		return frontend.EndBatch
+	}
 	return action
 }
 
@@ -105,14 +109,17 @@ func (s *Session) queueSimple(msg string) {
 
 // Flush implements respserver.Session.
 func (s *Session) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
+	total := 0
 	dst, err := flushQueue(s.queue, dst, spill, func(dst []byte, rp *reply) []byte {
 		start := len(dst)
 		dst = s.capReply(start, s.finish(dst, rp))
 		if rp.muted {
 			return dst[:start]
 		}
+		total += len(dst) - start
 		return dst
 	})
+	s.batch.flushed(total, s.r.MaxReplyBytes)
 	s.queue, s.lit = s.queue[:0], s.lit[:0]
 	s.awaiter.flushed()
 	return dst, err
@@ -241,7 +248,7 @@ func (s *Session) Shed() (keep any, shed bool) {
 		*s.carry = clientState{lane: s.lane, name: s.name}
 		keep = s.carry
 	}
-	s.client, s.carry, s.lane, s.name = nil, nil, backends.LaneRESP2, ""
+	s.client, s.carry, s.lane, s.name, s.batch = nil, nil, backends.LaneRESP2, "", batchBound{}
 	s.queue, s.lit = kept(s.queue, keptReplies), kept(s.lit, keptBytes)
 	s.r.free.Put(s)
 	return keep, true

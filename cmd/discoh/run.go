@@ -37,6 +37,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 	}()
 	errc := make(chan error, len(cfg.Pools))
+	go returnMemory(ctx)
 	dbs, sources, err := openCoherence(ctx, cfg)
 	if err != nil {
 		return err
