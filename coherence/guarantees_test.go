@@ -247,7 +247,8 @@ func TestCacheDownFailsClosed(t *testing.T) {
 
 // TestGuardEvicted (G5): guard state that the cache dropped (DEL of the Redis sidecar,
 // delete of the memcached item, as an eviction would) refuses the fill or install that
-// finds it missing, counts it, and leaves no value.
+// finds it missing, counts it, and leaves no value but the database's (a refused fill
+// invalidates the key, so the row is pulled).
 func TestGuardEvicted(t *testing.T) {
 	forEachCache(t, func(t *testing.T, c *cache) {
 		t.Run("fill", func(t *testing.T) {
@@ -261,7 +262,8 @@ func TestGuardEvicted(t *testing.T) {
 			if got := w.b.Stats(); got.GuardMissing != 1 || got.FillsRefused != 1 {
 				t.Errorf("guard missing %d, fills refused %d; want 1, 1", got.GuardMissing, got.FillsRefused)
 			}
-			w.wantFresh(t, 1, "", true)
+			w.settle()
+			w.wantFresh(t, 1, "row", true)
 		})
 		t.Run("install", func(t *testing.T) {
 			w := newWorld(t, c, options{})
@@ -280,5 +282,22 @@ func TestGuardEvicted(t *testing.T) {
 			}
 			w.wantFresh(t, 1, "", true)
 		})
+	})
+}
+
+// TestWriteThrough: an app that updates the row and then SETs the new value, with no miss
+// before it, never leaves the old value readable: the refused fill invalidates the key, and the
+// row is pulled, so both instances read the new value.
+func TestWriteThrough(t *testing.T) {
+	forEachCache(t, func(t *testing.T, c *cache) {
+		w := newWorld(t, c, options{})
+		w.write(t, 1, "old")
+		w.cached(t, w.a, 1, "old")
+		w.write(t, 1, "new")
+		if out := w.fill(t, w.b, 1, "new"); out == guard.Stored {
+			t.Fatalf("fill without a lease = %v; want it refused (and the key invalidated)", out)
+		}
+		w.settle()
+		w.wantFresh(t, 1, "new", false)
 	})
 }

@@ -240,3 +240,36 @@ func TestCoherentKeysRefuseWritesAroundTheDirectory(t *testing.T) {
 	c.send("MULTI\r\nDEL user:5\r\nEXEC\r\n")
 	c.expect("+OK\r\n-ERR discoh: coherent keys are not supported inside MULTI\r\n-EXECABORT")
 }
+
+// TestWriteThrough: a write-through app updates the row, then SETs the new value, with no miss
+// before it, through either instance. discoh used to answer OK and drop the SET, leaving the
+// old value cached for good; now every read after the SET sees the new value (or a miss), on
+// both protocols, as with a plain cache.
+func TestWriteThrough(t *testing.T) {
+	for _, isRedis := range []bool{true, false} {
+		t.Run(map[bool]string{true: "redis", false: "memcached"}[isRedis], func(t *testing.T) {
+			p := startCoherentPair(t, isRedis)
+			kvs := []kv{mcKV{memcache.New(p.addrs[0])}, mcKV{memcache.New(p.addrs[1])}}
+			if isRedis {
+				kvs = []kv{redisKV{redis.NewClient(&redis.Options{Addr: p.addrs[0]})},
+					redisKV{redis.NewClient(&redis.Options{Addr: p.addrs[1]})}}
+			}
+			key := "user:7"
+			p.write(t, 7, "v0")
+			if _, hit := kvs[0].get(t, key); hit {
+				t.Fatal("first read hit; want a miss")
+			}
+			kvs[0].set(t, key, "v0") // the look-aside fill after the miss: stored
+			for i := 1; i <= 5; i++ {
+				v := fmt.Sprintf("v%d", i)
+				p.write(t, 7, v)        // UPDATE, commit...
+				kvs[i%2].set(t, key, v) // ...then SET the new value, through either instance
+				for j, c := range kvs {
+					if got, hit := c.get(t, key); hit && got != v {
+						t.Errorf("write %d: instance %d reads %q; want %q or a miss", i, j, got, v)
+					}
+				}
+			}
+		})
+	}
+}
