@@ -68,6 +68,8 @@ type Config struct {
 	FillDelay time.Duration // each fill pauses a random time in [0, FillDelay] before its SET
 	// DelBeforeCommit makes writers DEL inside their transaction, before COMMIT: a known limit.
 	DelBeforeCommit bool
+	// WriteThrough makes writers SET the new value after COMMIT instead of DEL.
+	WriteThrough bool
 	Settle          time.Duration // pause between the end of the load and the check of every key
 	KeyPrefix       string        // keys are KeyPrefix + id
 	DBConns         int           // PostgreSQL connections at most
@@ -91,6 +93,7 @@ func (c *Config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Duration, "duration", DefaultDuration, "length of the load")
 	fs.DurationVar(&c.FillDelay, "fill-delay", DefaultFillDelay, "a fill pauses a random time in [0, this] between its DB read and its SET")
 	fs.BoolVar(&c.DelBeforeCommit, "del-before-commit", false, "writers DEL inside their transaction, before COMMIT (a known limit of invalidation)")
+	fs.BoolVar(&c.WriteThrough, "write-through", false, "writers SET the new value after COMMIT instead of DEL (write-through apps)")
 	fs.DurationVar(&c.Settle, "settle", DefaultSettle, "pause after the load before checking every key against the DB")
 	fs.StringVar(&c.KeyPrefix, "key-prefix", DefaultKeyPrefix, "keys are this prefix and the row id")
 	fs.IntVar(&c.DBConns, "db-conns", DefaultDBConns, "PostgreSQL connections at most")
@@ -122,6 +125,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Keys < 1 {
 		bad("keys", "%d is below 1", c.Keys)
+	}
+	if c.WriteThrough && c.DelBeforeCommit {
+		bad("write-through", "and -del-before-commit are two different write patterns; pick one")
 	}
 	if !(c.Zipf > 1) {
 		bad("zipf", "%v is not above 1", c.Zipf)

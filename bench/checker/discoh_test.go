@@ -122,3 +122,42 @@ func TestDelBeforeCommitThroughDiscoh(t *testing.T) {
 		t.Errorf("%d writes, %d stale; want stale reads: the pull reads the row before the COMMIT", res.Writes, res.Stale)
 	}
 }
+
+// TestWriteThroughDiscoh: writers that SET the new value after COMMIT (write-through) read
+// nothing stale through discoh, on both protocols; on a plain cache the same load leaves
+// stale values, so the checker can tell.
+func TestWriteThroughDiscoh(t *testing.T) {
+	bin := discohBinary(t)
+	for _, s := range []struct {
+		protocol string
+		start    func(testing.TB, ...string) *testproc.Proc
+	}{
+		{cache.Redis, testproc.Redis},
+		{cache.Memcached, testproc.Memcached},
+	} {
+		t.Run(s.protocol, func(t *testing.T) {
+			srv := s.start(t)
+			cfg := testConfig(t, s.protocol, 2*time.Second)
+			cfg.WriteThrough = true
+			for range 2 {
+				cfg.Addrs = append(cfg.Addrs, startDiscoh(t, bin, s.protocol == cache.Redis, srv.Addr, cfg.Table))
+			}
+			res := runCheck(t, cfg, cache.Dial)
+			t.Logf("write-through through discoh (%s): %d reads, %d hits, %d stale, %d inconsistent after, %d writes",
+				s.protocol, res.Reads, res.Hits, res.Stale, res.After.Inconsistent, res.Writes)
+			if res.Writes < minWrites || res.Hits == 0 {
+				t.Fatalf("%d writes, %d hits; want %d writes at least and some hits", res.Writes, res.Hits, minWrites)
+			}
+			if res.Stale != 0 || res.After.Inconsistent != 0 || res.Errors != 0 {
+				t.Errorf("stale %d, inconsistent after %d, errors %d; want 0, 0, 0", res.Stale, res.After.Inconsistent, res.Errors)
+			}
+			plain := testConfig(t, s.protocol, 2*time.Second)
+			plain.WriteThrough, plain.Addrs = true, []string{s.start(t).Addr}
+			control := runCheck(t, plain, cache.Dial)
+			t.Logf("write-through on plain %s: %d reads, %d stale, %d inconsistent after", s.protocol, control.Reads, control.Stale, control.After.Inconsistent)
+			if control.Stale == 0 {
+				t.Errorf("plain %s showed no stale read under write-through: the load cannot catch one", s.protocol)
+			}
+		})
+	}
+}

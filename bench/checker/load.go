@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -114,8 +115,9 @@ func (l *load) fill(ctx context.Context, c cache.Client, id int, key string, p *
 	l.stats.fills.Add(1)
 }
 
-// write commits a new version of a row picked by p and deletes its key. Only a write whose
-// DEL was acknowledged goes in the ledger.
+// write commits a new version of a row picked by p and deletes its key, or, write-through,
+// sets it to the new value. Only a write whose DEL (or SET) was acknowledged goes in the
+// ledger.
 func (l *load) write(ctx context.Context, c cache.Client, p *picker, payload string) {
 	id := p.key()
 	key := keyOf(l.cfg.KeyPrefix, id)
@@ -134,7 +136,12 @@ func (l *load) write(ctx context.Context, c cache.Client, p *picker, payload str
 		l.fail("UPDATE", key, err)
 		return
 	}
-	if err := c.Del(ctx, key); err != nil {
+	if l.cfg.WriteThrough {
+		if err := c.Set(ctx, key, fmt.Sprintf("v%d:%s", version, payload)); err != nil {
+			l.fail("SET", key, err)
+			return
+		}
+	} else if err := c.Del(ctx, key); err != nil {
 		l.fail("DEL", key, err)
 		return
 	}
