@@ -70,10 +70,10 @@ type Config struct {
 	DelBeforeCommit bool
 	// WriteThrough makes writers SET the new value after COMMIT instead of DEL.
 	WriteThrough bool
-	Settle          time.Duration // pause between the end of the load and the check of every key
-	KeyPrefix       string        // keys are KeyPrefix + id
-	DBConns         int           // PostgreSQL connections at most
-	Seed            uint64        // seeds every goroutine's random numbers
+	Settle       time.Duration // pause between the end of the load and the check of every key
+	KeyPrefix    string        // keys are KeyPrefix + id
+	DBConns      int           // PostgreSQL connections at most
+	Seed         uint64        // seeds every goroutine's random numbers
 }
 
 // registerFlags binds c's fields to flags of fs, with the defaults.
