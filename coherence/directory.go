@@ -36,6 +36,10 @@ const (
 	// DefaultMaxPulls bounds the background pulls started by invalidations; beyond it keys
 	// stay pending and the next reader pulls them.
 	DefaultMaxPulls = 64
+	// DefaultRevalidate is how long after an invalidation the key is invalidated and pulled a
+	// second time (see revalidate.go): about the longest an app's transaction runs between
+	// its DEL and its COMMIT, so the second pull reads the committed row.
+	DefaultRevalidate = time.Second
 )
 
 // Config tunes a Directory. Zero fields take the defaults above.
@@ -44,6 +48,7 @@ type Config struct {
 	ReadWait    time.Duration
 	PullTimeout time.Duration
 	MaxPulls    int
+	Revalidate  time.Duration
 	Logger      *slog.Logger // nil discards
 }
 
@@ -56,6 +61,7 @@ func (c *Config) Validate() error {
 	}{
 		{"window", c.Window < 0}, {"read_wait", c.ReadWait < 0},
 		{"pull_timeout", c.PullTimeout < 0}, {"max_pulls", c.MaxPulls < 0},
+		{"revalidate", c.Revalidate < 0},
 	} {
 		if f.neg {
 			errs = append(errs, fmt.Errorf("%w: coherence.%s is negative", ErrInvalid, f.name))
@@ -69,6 +75,7 @@ func (c Config) withDefaults() Config {
 	c.ReadWait = orDefault(c.ReadWait, DefaultReadWait)
 	c.PullTimeout = orDefault(c.PullTimeout, DefaultPullTimeout)
 	c.MaxPulls = orDefault(c.MaxPulls, DefaultMaxPulls)
+	c.Revalidate = orDefault(c.Revalidate, DefaultRevalidate)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -104,6 +111,7 @@ type Directory struct {
 	cancel     context.CancelFunc
 	slots      chan struct{} // one per background pull in flight
 	background sync.WaitGroup
+	recheck    recheck // second pulls due after invalidations
 }
 
 // New returns the directory of the keys that sources cover, pulling through puller and
@@ -116,6 +124,7 @@ func New(sources *source.Set, puller Puller, g guard.Guard, cfg Config) (*Direct
 	d := &Directory{cfg: cfg, sources: sources, puller: puller, guard: g,
 		slots: make(chan struct{}, cfg.MaxPulls)}
 	d.warn.log = cfg.Logger
+	d.recheck.due = map[string]*dueRecheck{}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	return d, nil
 }
@@ -126,7 +135,9 @@ func (d *Directory) Covers(key []byte) bool { return d.sources.Covers(key) }
 
 // Close stops starting background pulls, cancels those running and waits for them.
 func (d *Directory) Close() {
+	d.closeRechecks()
 	d.cancel()
+	d.waitRechecks()
 	d.background.Wait()
 	d.flights.Wait()
 }

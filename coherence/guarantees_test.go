@@ -301,3 +301,42 @@ func TestWriteThrough(t *testing.T) {
 		w.wantFresh(t, 1, "new", false)
 	})
 }
+
+// TestRevalidate: an app that DELs before its COMMIT lets the pull read the old row, which is
+// installed; the recheck, Revalidate later, pulls the committed row. The old value is readable
+// for at most about Revalidate.
+func TestRevalidate(t *testing.T) {
+	forEachCache(t, func(t *testing.T, c *cache) {
+		const revalidate = 200 * time.Millisecond
+		w := newWorld(t, c, options{cfg: Config{Revalidate: revalidate}})
+		w.write(t, 1, "old")
+		w.cached(t, w.a, 1, "old")
+		tx, err := w.admin.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.Exec("UPDATE "+w.table+" SET body = 'new', version = version + 1 WHERE id = 1"); err != nil {
+			t.Fatal(err)
+		}
+		w.invalidate(t, w.a, 1) // DEL before COMMIT: the pull reads the old row
+		w.settle()
+		if got, hit := w.read(t, w.b, 1); !hit || got != "old" {
+			t.Fatalf("before the commit: Read = %q, %v; want old, as the pull read it", got, hit)
+		}
+		committed := time.Now()
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the recheck to install the committed row", func() bool {
+			got, hit := w.read(t, w.b, 1)
+			return hit && got == "new"
+		})
+		if took := time.Since(committed); took > revalidate+time.Second {
+			t.Errorf("old value readable %v after the commit; want at most about %v", took, revalidate)
+		}
+		if got := w.a.Stats().Revalidations; got != 1 {
+			t.Errorf("revalidations = %d; want 1", got)
+		}
+	})
+}

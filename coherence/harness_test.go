@@ -160,6 +160,9 @@ func newWorld(t *testing.T, c *cache, opts options) *world {
 	if opts.query == "" {
 		opts.query = defaultQuery
 	}
+	if opts.cfg.Revalidate == 0 {
+		opts.cfg.Revalidate = time.Hour // the tests of first pulls see no recheck; see TestRevalidate
+	}
 	// Worlds share cache servers: each names its keys after its own table.
 	src := source.Source{Pattern: w.table + ":{id}", Database: "main", Query: strings.ReplaceAll(opts.query, "{t}", w.table),
 		TTL: time.Minute, Flags: 7}

@@ -25,7 +25,9 @@ func (d *Directory) Invalidate(ctx context.Context, key []byte) error {
 	if err != nil {
 		return err
 	}
-	d.pullInBackground(bytes.Clone(key), v, src, params)
+	key = bytes.Clone(key)
+	d.pullInBackground(key, v, src, params)
+	d.revalidateLater(key, src, params)
 	return nil
 }
 

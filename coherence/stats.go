@@ -24,6 +24,7 @@ type Stats struct {
 	ReadHits         int64 // reads answered with a value from the cache
 	ReadMisses       int64 // reads answered with a miss
 	WaitsServed      int64 // reads of a pending key answered with the pulled value
+	Revalidations    int64 // second invalidations and pulls, Revalidate after a client's
 }
 
 // counters are Stats as atomics.
@@ -32,7 +33,7 @@ type counters struct {
 	pulls, pullErrors, pullsShared, pullsSkipped         atomic.Int64
 	rowsNotFound, installs, installsStale                atomic.Int64
 	fillsStored, fillsRefused, guardMissing, guardErrors atomic.Int64
-	readHits, readMisses, waitsServed                    atomic.Int64
+	readHits, readMisses, waitsServed, revalidations     atomic.Int64
 }
 
 // Stats returns the counters.
@@ -46,6 +47,7 @@ func (d *Directory) Stats() Stats {
 		FillsStored: c.fillsStored.Load(), FillsRefused: c.fillsRefused.Load(),
 		GuardMissing: c.guardMissing.Load(), GuardErrors: c.guardErrors.Load(),
 		ReadHits: c.readHits.Load(), ReadMisses: c.readMisses.Load(), WaitsServed: c.waitsServed.Load(),
+		Revalidations: c.revalidations.Load(),
 	}
 }
 

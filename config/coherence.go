@@ -27,6 +27,7 @@ type Coherence struct {
 	ReadWait    time.Duration // read_wait: how long a read waits for a pull in flight
 	PullTimeout time.Duration // pull_timeout
 	MaxPulls    int           // max_pulls: background pulls in flight per pool
+	Revalidate  time.Duration // revalidate: delay of the second pull after an invalidation
 	Sources     []Source
 }
 
@@ -55,6 +56,7 @@ type (
 		ReadWait    string       `yaml:"read_wait"`
 		PullTimeout string       `yaml:"pull_timeout"`
 		MaxPulls    int          `yaml:"max_pulls"`
+		Revalidate  string       `yaml:"revalidate"`
 		Sources     []sourceYAML `yaml:"sources"`
 	}
 	sourceYAML struct {
@@ -123,6 +125,7 @@ func decodeCoherenceSection(y coherenceYAML, ps *problems) Coherence {
 	co.Window = duration(y.Window, sectionCoherence+".window", ps)
 	co.ReadWait = duration(y.ReadWait, sectionCoherence+".read_wait", ps)
 	co.PullTimeout = duration(y.PullTimeout, sectionCoherence+".pull_timeout", ps)
+	co.Revalidate = duration(y.Revalidate, sectionCoherence+".revalidate", ps)
 	for i, sy := range y.Sources {
 		field := fmt.Sprintf("%s.sources[%d]", sectionCoherence, i)
 		co.Sources = append(co.Sources, Source{Pattern: sy.Pattern, Database: sy.Database, Query: sy.Query,

@@ -59,6 +59,7 @@ func coherenceFor(pc *config.Pool, dbs *db.Databases, sources *source.Set, cfg *
 		}
 		co := cfg.Coherence
 		return coherence.New(mine, dbs, g, coherence.Config{Window: co.Window, ReadWait: co.ReadWait,
-			PullTimeout: co.PullTimeout, MaxPulls: co.MaxPulls, Logger: log.With("pool", pc.Name)})
+			PullTimeout: co.PullTimeout, MaxPulls: co.MaxPulls, Revalidate: co.Revalidate,
+			Logger: log.With("pool", pc.Name)})
 	}
 }
