@@ -316,7 +316,7 @@ func TestRevalidate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer tx.Rollback()
-		if _, err := tx.Exec("UPDATE "+w.table+" SET body = 'new', version = version + 1 WHERE id = 1"); err != nil {
+		if _, err := tx.Exec("UPDATE " + w.table + " SET body = 'new', version = version + 1 WHERE id = 1"); err != nil {
 			t.Fatal(err)
 		}
 		w.invalidate(t, w.a, 1) // DEL before COMMIT: the pull reads the old row
