@@ -450,3 +450,37 @@ func TestExptime(t *testing.T) {
 		}
 	}
 }
+
+// losingCas is a memcached whose every cas finds the item changed, as under writers racing on
+// one hot key.
+type losingCas struct{ *rawconn.Memcache }
+
+func (l losingCas) Do(ctx context.Context, key, req []byte, kind mcproto.Kind) ([]byte, error) {
+	if kind == mcproto.Cas {
+		return []byte("EXISTS\r\n"), nil
+	}
+	return l.Memcache.Do(ctx, key, req, kind)
+}
+
+// TestMemcacheInvalidateUnderContention: an invalidation whose every cas loses still takes
+// effect, leaving its tombstone (not a deleted item, which would let the next miss grant a
+// lease to a fill read before the write): it is acknowledged, reads see the key pending, and
+// a fill is refused.
+func TestMemcacheInvalidateUnderContention(t *testing.T) {
+	do := rawconn.NewMemcache(testproc.Memcached(t).Addr)
+	t.Cleanup(do.Close)
+	key := []byte("user:hot")
+	mcSet(t, do, key, []byte("old"), 0) // a value cached before any guard state
+	g := NewMemcache(losingCas{do})
+	v, err := g.Invalidate(t.Context(), key, time.Minute)
+	if err != nil || v == 0 {
+		t.Fatalf("Invalidate under contention = %d, %v; want it to take effect", v, err)
+	}
+	r, err := NewMemcache(do).Read(t.Context(), key, time.Second)
+	if err != nil || r.State != Pending || r.Version != v {
+		t.Fatalf("Read after = %+v, %v; want pending at version %d", r, err, v)
+	}
+	if out, err := NewMemcache(do).Fill(t.Context(), key, Value{Data: []byte("stale")}); err != nil || out == Stored {
+		t.Errorf("Fill after = %v, %v; want it refused", out, err)
+	}
+}

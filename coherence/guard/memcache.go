@@ -61,18 +61,25 @@ type decision func(it item, now time.Time) (*change, Outcome)
 
 // Invalidate implements Guard. The item outlives the window by as long again, so that a
 // fill after the window still finds the lease the invalidation took. If other writers win
-// every cas, it deletes the item, so the key ends with no value (G5), and returns
-// ErrContended.
+// every cas, it writes its tombstone unconditionally: a tombstone may overwrite anything (a
+// fill, an install, another tombstone: all lose to an invalidation), whereas deleting the
+// item, as it once did, dropped the guard state with the value, so the next miss was granted
+// a fresh lease and a fill read before the write could be stored (G2, G5).
 func (m *Memcache) Invalidate(ctx context.Context, key []byte, window time.Duration) (Version, error) {
 	var v Version
-	_, err := m.update(ctx, key, func(it item, now time.Time) (*change, Outcome) {
-		h, _, _ := parseHeader(it.data) // no item, or one with no header: version 0
-		v = nextVersion(h.version, now)
+	var seen header
+	tombstone := func(now time.Time) *change {
+		v = nextVersion(seen.version, now)
 		end := now.Add(window)
-		return &change{header: header{version: v, windowEnd: end.UnixMilli(), state: statePending}, until: end.Add(window)}, Stored
+		return &change{header: header{version: v, windowEnd: end.UnixMilli(), state: statePending}, until: end.Add(window)}
+	}
+	_, err := m.update(ctx, key, func(it item, now time.Time) (*change, Outcome) {
+		seen, _, _ = parseHeader(it.data) // no item, or one with no header: version 0
+		return tombstone(now), Stored
 	})
 	if errors.Is(err, ErrContended) {
-		err = errors.Join(err, m.delete(ctx, key))
+		now := m.now()
+		err = m.set(ctx, key, tombstone(now), now)
 	}
 	return v, err
 }
@@ -267,10 +274,12 @@ func (m *Memcache) write(ctx context.Context, key []byte, it item, ch *change, n
 	return false, fmt.Errorf("%w: %s", ErrBackend, bytes.TrimRight(reply, "\r\n"))
 }
 
-func (m *Memcache) delete(ctx context.Context, key []byte) error {
-	req := append(append([]byte("delete "), key...), "\r\n"...)
-	reply, err := m.do.Do(ctx, key, req, mcproto.Delete)
-	if err == nil && string(reply) != "DELETED\r\n" && string(reply) != "NOT_FOUND\r\n" {
+// set stores ch whatever the item holds.
+func (m *Memcache) set(ctx context.Context, key []byte, ch *change, now time.Time) error {
+	req := mcproto.Request{Kind: mcproto.Set, Keys: [][]byte{key}, Flags: ch.flags, Exptime: exptime(now, ch.until)}
+	req.Data = append(ch.header.append(make([]byte, 0, headerLen+len(ch.value))), ch.value...)
+	reply, err := m.do.Do(ctx, key, mcproto.AppendStorage(nil, &req, false), req.Kind)
+	if err == nil && string(reply) != "STORED\r\n" {
 		err = fmt.Errorf("%w: %s", ErrBackend, bytes.TrimRight(reply, "\r\n"))
 	}
 	return err
