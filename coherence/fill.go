@@ -3,6 +3,7 @@ package coherence
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/discoh/discoh/coherence/guard"
@@ -26,6 +27,9 @@ func (d *Directory) Fill(ctx context.Context, key []byte, val guard.Value) (guar
 		return 0, ErrNotCoherent
 	}
 	out, err := d.guard.Fill(ctx, key, val)
+	if errors.Is(err, guard.ErrContended) { // others kept changing the key: not stored
+		out, err = guard.RefusedStale, nil
+	}
 	switch {
 	case err != nil:
 		d.stats.guardErrors.Add(1)
