@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/coherence/guard"
 	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/resp"
 )
@@ -33,7 +34,8 @@ func fanOut(merge mergeFunc, lenient bool) handler {
 	}
 }
 
-// mergeConcat joins the servers' arrays into one (KEYS).
+// mergeConcat joins the servers' arrays into one (KEYS), without the coherence directory's
+// sidecar keys, which are discoh's, not the client's.
 func mergeConcat(s *Session, sp *split, replies [][]byte, dst []byte) []byte {
 	var all [][]byte
 	for _, r := range replies {
@@ -41,7 +43,7 @@ func mergeConcat(s *Session, sp *split, replies [][]byte, dst []byte) []byte {
 		if err != nil {
 			return resp.AppendError(dst, "ERR bad array reply from a server: "+err.Error())
 		}
-		all = append(all, elems...)
+		all = append(all, s.withoutSidecars(elems)...)
 	}
 	dst = resp.AppendArrayLen(dst, len(all))
 	for _, e := range all {
@@ -69,7 +71,7 @@ func cmdScan(s *Session, args [][]byte, _ []byte) frontend.Action {
 	call.Req = resp.AppendCommand(call.Req, fwd...)
 	s.send(server, call)
 	sp := newSplit(func(s *Session, _ *split, replies [][]byte, dst []byte) []byte {
-		return mergeScan(dst, replies[0], server, n)
+		return s.mergeScan(dst, replies[0], server, n)
 	})
 	sp.calls = append(sp.calls, call)
 	s.queue = append(s.queue, reply{split: sp})
@@ -77,7 +79,7 @@ func cmdScan(s *Session, args [][]byte, _ []byte) frontend.Action {
 }
 
 // mergeScan rewrites one server's SCAN reply with the client-facing cursor.
-func mergeScan(dst, reply []byte, server int, n uint64) []byte {
+func (s *Session) mergeScan(dst, reply []byte, server int, n uint64) []byte {
 	parts, err := resp.SplitArray(reply, nil)
 	if err != nil || len(parts) != 2 {
 		return resp.AppendError(dst, "ERR bad SCAN reply from a server")
@@ -97,7 +99,35 @@ func mergeScan(dst, reply []byte, server int, n uint64) []byte {
 			next = uint64(server) + 1
 		}
 	}
+	start := len(dst)
 	dst = resp.AppendArrayLen(dst, 2)
 	dst = resp.AppendBulkString(dst, strconv.FormatUint(next, 10))
-	return append(dst, parts[1]...)
+	if s.r.Dir == nil {
+		return append(dst, parts[1]...)
+	}
+	keys, err := resp.SplitArray(parts[1], nil)
+	if err != nil {
+		return resp.AppendError(dst[:start], "ERR bad SCAN reply from a server")
+	}
+	keys = s.withoutSidecars(keys)
+	dst = resp.AppendArrayLen(dst, len(keys))
+	for _, k := range keys {
+		dst = append(dst, k...)
+	}
+	return dst
+}
+
+// withoutSidecars drops, in a pool with a coherence directory, the replies that are sidecar
+// keys (see guard.IsRedisSidecar).
+func (s *Session) withoutSidecars(elems [][]byte) [][]byte {
+	if s.r.Dir == nil {
+		return elems
+	}
+	kept := elems[:0]
+	for _, e := range elems {
+		if key, null, err := resp.ParseBulk(e); err != nil || null || !guard.IsRedisSidecar(key) {
+			kept = append(kept, e)
+		}
+	}
+	return kept
 }

@@ -117,10 +117,11 @@ func mergeAnyOK(_ *Session, _ *split, replies [][]byte, dst []byte) []byte {
 	return append(dst, replies[0]...)
 }
 
-// mergeRandom picks one of the servers' RANDOMKEY replies that is a key.
-func mergeRandom(_ *Session, _ *split, replies [][]byte, dst []byte) []byte {
+// mergeRandom picks one of the servers' RANDOMKEY replies that is a key (and not a coherence
+// sidecar: a server whose random pick was one counts as having none).
+func mergeRandom(s *Session, _ *split, replies [][]byte, dst []byte) []byte {
 	var keys [][]byte
-	for _, r := range replies {
+	for _, r := range s.withoutSidecars(append([][]byte(nil), replies...)) {
 		if _, null, err := resp.ParseBulk(r); err == nil && !null {
 			keys = append(keys, r)
 		}

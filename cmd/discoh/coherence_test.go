@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -271,5 +272,47 @@ func TestWriteThrough(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSidecarsHidden: the coherence directory's sidecar keys are discoh's, not the client's:
+// KEYS, SCAN and RANDOMKEY never return them.
+func TestSidecarsHidden(t *testing.T) {
+	p := startCoherentPair(t, true)
+	ctx := t.Context()
+	c := redis.NewClient(&redis.Options{Addr: p.addrs[0]})
+	defer c.Close()
+	p.write(t, 3, "row")
+	c.Get(ctx, "user:3") // a miss: the sidecar holds the lease
+	c.Set(ctx, "user:3", "row", 0)
+	c.Set(ctx, "plain", "x", 0)
+	c.Del(ctx, "user:3") // an invalidation: the sidecar holds the tombstone
+	keys, err := c.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scanned []string
+	for cursor := uint64(0); ; {
+		page, next, err := c.Scan(ctx, cursor, "*", 10).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		scanned = append(scanned, page...)
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	for _, k := range append(keys, scanned...) {
+		if strings.HasSuffix(k, "\x00discoh") {
+			t.Errorf("KEYS/SCAN returned the sidecar %q", k)
+		}
+	}
+	if !slices.Contains(keys, "plain") || !slices.Contains(scanned, "plain") {
+		t.Errorf("KEYS = %q, SCAN = %q; want plain among them", keys, scanned)
+	}
+	for range 20 {
+		if k := c.RandomKey(ctx).Val(); strings.HasSuffix(k, "\x00discoh") {
+			t.Fatalf("RANDOMKEY returned the sidecar %q", k)
+		}
 	}
 }
