@@ -69,6 +69,8 @@ func (s *Session) coherentCommand(args [][]byte, keys []int) bool {
 		s.queueLit(s.coherentDel(args, keys))
 	case "getdel":
 		s.queueLit(s.coherentGetDel(args[1]))
+	case "mget":
+		s.queueLit(s.coherentMGet(args, keys))
 	default:
 		return false
 	}
@@ -134,6 +136,64 @@ func (s *Session) coherentGet(key []byte) func([]byte) []byte {
 		}
 		return resp.AppendBulk(dst, val.Data)
 	}
+}
+
+// coherentMGet reads the coherent keys of an MGET as GET does (waiting for a pull in flight),
+// the others with one MGET split over their servers, and answers in the client's key order.
+func (s *Session) coherentMGet(args [][]byte, keys []int) func([]byte) []byte {
+	values := make([][]byte, len(keys)) // nil: a miss
+	var plain []int                     // indexes in keys of the keys no source covers
+	for i, k := range keys {
+		if !s.r.Dir.Covers(args[k]) {
+			plain = append(plain, i)
+			continue
+		}
+		val, hit, err := s.r.Dir.Read(context.Background(), args[k])
+		if err != nil {
+			return errorReply("ERR " + err.Error())
+		}
+		if hit {
+			values[i] = val.Data
+		}
+	}
+	if len(plain) > 0 {
+		if err := s.readPlain(args, keys, plain, values); err != "" {
+			return errorReply(err)
+		}
+	}
+	return func(dst []byte) []byte {
+		dst = resp.AppendArrayLen(dst, len(values))
+		for _, v := range values {
+			if v == nil {
+				dst = resp.AppendNull(dst, s.resp3())
+			} else {
+				dst = resp.AppendBulk(dst, v)
+			}
+		}
+		return dst
+	}
+}
+
+// readPlain fills values[i] for each i in plain with the value of key args[keys[i]], read with
+// one MGET split over the keys' servers.
+func (s *Session) readPlain(args [][]byte, keys, plain []int, values [][]byte) string {
+	mget := [][]byte{args[0]}
+	pos := make([]int, len(plain))
+	for j, i := range plain {
+		mget, pos[j] = append(mget, args[keys[i]]), j+1
+	}
+	sp := s.splitKeys(mget, pos, splitSpec{width: 1, merge: mergeMGet})
+	out := sp.finish(s, nil)
+	elems, err := resp.SplitArray(out, nil)
+	if err != nil || len(elems) != len(plain) {
+		return strings.TrimSpace(string(bytes.TrimPrefix(out, []byte("-"))))
+	}
+	for j, i := range plain {
+		if v, null, err := resp.ParseBulk(elems[j]); err == nil && !null {
+			values[i] = bytes.Clone(v)
+		}
+	}
+	return ""
 }
 
 // coherentFill offers a client's SET to the directory. The client hears OK whether it was

@@ -316,3 +316,36 @@ func TestSidecarsHidden(t *testing.T) {
 		}
 	}
 }
+
+// TestMGetWaitsForPulls: MGET reads coherent keys as GET does, waiting for the pull that an
+// invalidation started, so right after a DEL it answers the new value, not a miss; keys no
+// source covers come back in their places.
+func TestMGetWaitsForPulls(t *testing.T) {
+	p := startCoherentPair(t, true)
+	ctx := t.Context()
+	c := redis.NewClient(&redis.Options{Addr: p.addrs[0]})
+	defer c.Close()
+	c.Set(ctx, "plain:1", "x", 0)
+	misses := 0
+	for i := range 20 {
+		v := fmt.Sprintf("v%d", i)
+		p.write(t, 5, v)
+		if err := c.Del(ctx, "user:5").Err(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.MGet(ctx, "plain:1", "user:5", "plain:nope").Result()
+		if err != nil || len(got) != 3 || got[0] != "x" || got[2] != nil {
+			t.Fatalf("MGET = %v, %v; want [x %s <nil>]", got, err, v)
+		}
+		switch got[1] {
+		case v:
+		case nil:
+			misses++
+		default:
+			t.Fatalf("MGET user:5 = %v; want %s", got[1], v)
+		}
+	}
+	if misses > 0 {
+		t.Errorf("%d of 20 MGETs right after a DEL missed; want the pulled value each time", misses)
+	}
+}
