@@ -293,6 +293,11 @@ func (c *conn) readLoop() {
 		}
 		buf = buf[:len(buf)+n]
 		consumed, err := c.deliver(buf)
+		if consumed > 0 {
+			// The call now oldest could be answered from here: one clock read per read, not
+			// one per reply.
+			c.headSince.Store(time.Now().UnixNano())
+		}
 		if err != nil {
 			c.fail(err)
 			return
@@ -384,7 +389,6 @@ func (c *conn) pop(call *Call) bool {
 	}
 	c.pending[c.head] = nil
 	c.head++
-	c.headSince.Store(time.Now().UnixNano())
 	if c.head == len(c.pending) {
 		c.pending, c.head = c.pending[:0], 0
 	}
