@@ -23,6 +23,7 @@ type MemcacheSession struct {
 	enc     []byte // scratch: a request re-encoded for its servers, copied into each call
 	ownerOf []int  // scratch for a get: the server of each key
 	servers []int  // scratch for a get: its distinct servers
+	batch   batchBound
 
 	awaiter // for an event loop: see Await
 }
@@ -47,6 +48,14 @@ func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
 	if s.client.Looped() && s.mayBlock() {
 		return frontend.Block
 	}
+	action := s.dispatch(req)
+	if s.batch.full(s.m.MaxReplyBytes) && action == frontend.Continue {
+		return frontend.EndBatch
+	}
+	return action
+}
+
+func (s *MemcacheSession) dispatch(req *mcproto.Request) frontend.Action {
 	if s.routeCoherent(req) {
 		return frontend.Continue
 	}
@@ -193,7 +202,14 @@ func (s *MemcacheSession) queueLit(add func(dst []byte) []byte) {
 
 // Flush implements mcserver.Session.
 func (s *MemcacheSession) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
-	dst, err := flushQueue(s.queue, dst, spill, s.finish)
+	total := 0
+	dst, err := flushQueue(s.queue, dst, spill, func(dst []byte, rp *mcReply) []byte {
+		start := len(dst)
+		dst = s.finish(dst, rp)
+		total += len(dst) - start
+		return dst
+	})
+	s.batch.flushed(total, s.m.MaxReplyBytes)
 	s.queue, s.lit = s.queue[:0], s.lit[:0]
 	s.awaiter.flushed()
 	return dst, err
@@ -270,7 +286,7 @@ func (s *MemcacheSession) Close() {}
 
 // Shed implements frontend.Awaiter: a memcached client sets nothing a session must keep.
 func (s *MemcacheSession) Shed() (keep any, shed bool) {
-	s.client = nil
+	s.client, s.batch = nil, batchBound{}
 	s.queue, s.lit, s.enc = kept(s.queue, keptReplies), kept(s.lit, keptBytes), kept(s.enc, keptBytes)
 	s.m.free.Put(s)
 	return nil, true

@@ -19,14 +19,17 @@ const memcachedCompatVersion = "1.6.18"
 
 // Memcache routes the memcached text-protocol requests of one pool's clients.
 type Memcache struct {
-	Pool    string
-	Listen  string
-	Dir     *coherence.Directory // nil when no source covers the pool
-	Front   *frontend.Server     // serves the pool's clients; stats reports its loop counters
-	pool    *backends.Pool
-	log     *slog.Logger
-	started time.Time
-	free    sync.Pool // sessions shed between their clients' requests (see Session.Shed)
+	Pool   string
+	Listen string
+	Dir    *coherence.Directory // nil when no source covers the pool
+	Front  *frontend.Server     // serves the pool's clients; stats reports its loop counters
+	// MaxReplyBytes bounds the reply bytes one client's batch holds (max_pending_output_bytes,
+	// see batchBound); 0 for no bound.
+	MaxReplyBytes int
+	pool          *backends.Pool
+	log           *slog.Logger
+	started       time.Time
+	free          sync.Pool // sessions shed between their clients' requests (see Session.Shed)
 
 	Stats MemcacheStats
 }

@@ -186,7 +186,7 @@ func failover(pc *config.Pool, log *slog.Logger) *backends.Failover {
 func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coherence.Directory, log *slog.Logger) *frontend.Server {
 	if !pc.Redis {
 		router := proxy.NewMemcache(pc.Name, listen, pool, log)
-		router.Dir = dir
+		router.Dir, router.MaxReplyBytes = dir, pc.Limits.MaxPendingOutputBytes
 		srv := mcserver.New(router, mcserver.Limits{
 			Request: mcproto.Limits{ItemSizeMax: pc.Limits.ItemSizeMax, MaxKeys: pc.Limits.MaxArgs},
 			Conn:    connLimits(pc, dir),
