@@ -20,7 +20,7 @@ const (
 // when it is not local, nil when Redis has no such command.
 func (s *Session) dispatch(args [][]byte, raw []byte, local local, cmd *commands.Command) frontend.Action {
 	if s.tx != nil && !txControl(args[0]) {
-		s.queueInTx(args)
+		s.queueInTx(args, raw)
 		return frontend.Continue
 	}
 	if local.run != nil {

@@ -9,14 +9,19 @@ import (
 	"github.com/discoh/discoh/resp"
 )
 
-// txn is a MULTI block being queued. discoh queues the commands itself and sends MULTI, the
-// commands and EXEC to the server as one request, so no other client's command can land inside
-// the transaction on a shared connection. Every key must live on one server.
+// txn is a MULTI block being queued. Every key must live on one server. Once a command names
+// that server (or WATCH did), the transaction runs there, on a connection of the client's own,
+// as it would on Redis: MULTI, then each command as it comes, the server answering QUEUED or
+// refusing it (OOM under maxmemory, ...), then EXEC or DISCARD. Commands before the first that
+// names a server are answered QUEUED by discoh and sent after MULTI; a transaction that never
+// names one is sent to the first server as MULTI, its commands and EXEC in one request.
 type txn struct {
 	server int    // the server all keys live on; -1 until a keyed command names it
-	req    []byte // the encoded commands, without MULTI and EXEC
+	req    []byte // the encoded commands queued before the server was known
 	count  int
-	dirty  bool // a command was refused: EXEC must abort, as Redis does
+	live   bool   // MULTI was sent to the server: commands go there as they come
+	dirty  bool   // discoh refused a command: EXEC must abort, as Redis does
+	why    string // a refusal discoh answered QUEUED to, for EXECABORT to name
 }
 
 func txControl(name []byte) bool {
@@ -34,17 +39,59 @@ func cmdMulti(s *Session, args [][]byte, _ []byte) frontend.Action {
 		s.queueError("ERR MULTI calls can not be nested")
 	default:
 		s.tx = &txn{server: s.watching}
+		if len(s.r.pool.Servers) == 1 {
+			s.tx.server = 0 // known already: the transaction runs there from MULTI on
+		}
 		s.queueSimple("OK")
+		if s.tx.server >= 0 {
+			s.startTx()
+		}
 	}
 	return frontend.Continue
 }
 
-// queueInTx checks a command inside MULTI and queues it, replying QUEUED or the reason it was
-// refused (which makes EXEC abort, as in Redis).
-func (s *Session) queueInTx(args [][]byte) {
+// startTx sends MULTI, and the commands queued so far (their QUEUED already answered), on the
+// session's own connection to the transaction's server.
+func (s *Session) startTx() {
+	tx := s.tx
+	if s.watching >= 0 && s.pins[s.watching].Broken() {
+		return // the WATCH state went with its connection: EXEC aborts (see cmdExec)
+	}
+	if err := s.pin(tx.server); err != nil {
+		tx.dirty = true
+		return
+	}
+	call := backends.NewCall()
+	call.Req = resp.AppendCommand(call.Req, []byte("MULTI"))
+	call.Req = append(call.Req, tx.req...)
+	call.Frames = 1 + tx.count
+	s.send(tx.server, call)
+	s.queue = append(s.queue, reply{call: call, silent: true})
+	tx.req, tx.count, tx.live = nil, 0, true
+}
+
+// queueInTx checks a command inside MULTI and queues it: on the transaction's server, which
+// answers QUEUED or refuses it, once that server is known; else in discoh, which answers
+// QUEUED. A command discoh refuses gets the reason, and makes EXEC abort, as in Redis.
+func (s *Session) queueInTx(args [][]byte, raw []byte) {
+	if reason := s.txUnsupported(args); reason != "" {
+		// Redis would queue this command, so the client hears QUEUED, and EXEC says why the
+		// transaction cannot run: a client that stops at the first error is not left in MULTI.
+		s.tx.dirty, s.tx.why = true, reason
+		s.queueSimple("QUEUED")
+		return
+	}
 	if reason := s.txRefusal(args); reason != "" {
 		s.tx.dirty = true
 		s.queueError(reason)
+		return
+	}
+	if !s.tx.live && s.tx.server >= 0 {
+		s.startTx()
+	}
+	if s.tx.live {
+		s.shape, s.slow = resp.AnyReply, false // the server answers QUEUED, or an error
+		s.forward(s.tx.server, raw, args)
 		return
 	}
 	s.tx.req = resp.AppendCommand(s.tx.req, args...)
@@ -52,14 +99,26 @@ func (s *Session) queueInTx(args [][]byte) {
 	s.queueSimple("QUEUED")
 }
 
-// txRefusal returns why args cannot join the transaction, or "".
-func (s *Session) txRefusal(args [][]byte) string {
+// txUnsupported returns why a command Redis knows cannot run in a transaction through discoh,
+// or "".
+func (s *Session) txUnsupported(args [][]byte) string {
+	if len(s.r.pool.Servers) == 1 && txServerWide(args[0]) {
+		return "" // one server: what discoh sends to every server goes to it, in the transaction
+	}
 	if localHandler(args[0]).run != nil && !txSafeLocal(args[0]) {
 		return "ERR " + strings.ToUpper(string(args[0])) + " is not supported inside MULTI by discoh"
 	}
-	cmd := commands.Lookup(args)
-	if cmd == nil || !routable(cmd) {
+	if cmd := commands.Lookup(args); cmd != nil && !routable(cmd) {
 		return unsupported(args[0])
+	}
+	return ""
+}
+
+// txRefusal returns why args cannot join the transaction, or "".
+func (s *Session) txRefusal(args [][]byte) string {
+	cmd := commands.Lookup(args)
+	if cmd == nil {
+		return unknown(args)
 	}
 	if !cmd.ArityOK(len(args)) {
 		return "ERR wrong number of arguments for '" + strings.ToLower(string(args[0])) + "' command"
@@ -86,6 +145,16 @@ func (s *Session) txRefusal(args [][]byte) string {
 	return ""
 }
 
+// txServerWide names the commands discoh sends to every server (or to the pub/sub server):
+// in a pool of one server they may join a transaction there.
+func txServerWide(name []byte) bool {
+	switch strings.ToLower(string(name)) {
+	case "publish", "spublish", "script", "function", "flushall", "flushdb", "keys", "dbsize", "randomkey":
+		return true
+	}
+	return false
+}
+
 // txSafeLocal names the proxy-answered commands that mean the same on any server.
 func txSafeLocal(name []byte) bool {
 	switch strings.ToLower(string(name)) {
@@ -101,11 +170,24 @@ func cmdDiscard(s *Session, args [][]byte, _ []byte) frontend.Action {
 	case s.tx == nil:
 		s.queueError("ERR DISCARD without MULTI")
 	default:
+		if s.tx.live {
+			s.silently(s.tx.server, "DISCARD") // DISCARD also forgets the watched keys
+			s.watching = -1
+		}
 		s.tx = nil
 		s.endWatch()
 		s.queueSimple("OK")
 	}
 	return frontend.Continue
+}
+
+// silently sends a command on the session's connection to server, waits for its reply in
+// order, and answers the client nothing.
+func (s *Session) silently(server int, name string) {
+	call := backends.NewCall()
+	call.Req = resp.AppendCommand(call.Req, []byte(name))
+	s.send(server, call)
+	s.queue = append(s.queue, reply{call: call, silent: true})
 }
 
 // cmdExec sends MULTI, the queued commands and EXEC as one request, on the WATCH connection
@@ -120,11 +202,26 @@ func cmdExec(s *Session, args [][]byte, _ []byte) frontend.Action {
 	case tx == nil:
 		s.queueError("ERR EXEC without MULTI")
 	case tx.dirty:
+		if tx.live {
+			s.silently(tx.server, "DISCARD")
+			s.watching = -1
+		}
 		s.endWatch()
-		s.queueError("EXECABORT Transaction discarded because of previous errors.")
+		if tx.why != "" {
+			s.queueError("EXECABORT Transaction discarded because of previous errors: " + strings.TrimPrefix(tx.why, "ERR "))
+		} else {
+			s.queueError("EXECABORT Transaction discarded because of previous errors.")
+		}
 	case s.watching >= 0 && s.pins[s.watching].Broken():
 		s.watching = -1
 		s.queueError("EXECABORT Transaction discarded: the connection holding WATCH state was lost.")
+	case tx.live:
+		call := backends.NewCall()
+		call.Req = resp.AppendCommand(call.Req, []byte("EXEC"))
+		call.Slow = true // a transaction may hold any number of commands
+		s.send(tx.server, call)
+		s.watching = -1 // EXEC ends WATCH
+		s.queue = append(s.queue, reply{call: call})
 	default:
 		s.execTx(tx)
 	}

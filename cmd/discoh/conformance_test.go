@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"runtime"
@@ -327,5 +328,42 @@ func TestClientReplyWhileSubscribed(t *testing.T) {
 		c2 := dialRaw(t, addr)
 		c2.send("SUBSCRIBE ch\r\nCLIENT REPLY OFF\r\n")
 		c2.expect("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n-ERR Can't execute 'client|reply'")
+	}
+}
+
+// A transaction runs on its server as it comes, so the server's own refusals while queueing
+// (OOM under maxmemory) reach the client at once and make EXEC abort, byte for byte as with
+// Redis; and a DISCARD after them works.
+func TestTransactionQueuedOnTheServer(t *testing.T) {
+	st := startRedisStack(t, 1, "")
+	direct := st.direct(t, 0)
+	ctx := t.Context()
+	if err := direct.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { direct.ConfigSet(context.Background(), "maxmemory", "0") })
+	script := "MULTI\r\nSET x 1\r\nGET x\r\nEXEC\r\nMULTI\r\nSET x 1\r\nDISCARD\r\nPING\r\n"
+	var want string
+	for i, addr := range []string{st.servers[0].Addr, st.addr} { // Redis itself, then discoh
+		c := dialRaw(t, addr)
+		c.send(script)
+		var got strings.Builder
+		for range 8 {
+			r, err := readReply(c.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.WriteString(r + "\n")
+		}
+		if i == 0 {
+			want = got.String()
+			continue
+		}
+		if got.String() != want {
+			t.Errorf("through discoh:\n%s\nwant, as Redis itself:\n%s", got.String(), want)
+		}
+	}
+	if !strings.Contains(want, "OOM") || !strings.Contains(want, "EXECABORT") {
+		t.Errorf("Redis itself answered\n%s\nwant an OOM while queueing and an EXECABORT", want)
 	}
 }
