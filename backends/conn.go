@@ -106,7 +106,9 @@ func (c *conn) overdue(now int64) error {
 	case !busy && waited > c.timeout:
 		return fmt.Errorf("%w: no reply for %v", ErrTimeout, c.timeout)
 	case waited > limit:
-		return fmt.Errorf("%w: %w: no reply for %v", ErrTimeout, errBusy, limit)
+		// Even a slow command or a server busy with one answers within slowLimit: silence this
+		// long is a dead server, and counts.
+		return fmt.Errorf("%w: no reply for %v", ErrTimeout, limit)
 	}
 	return nil
 }
@@ -116,10 +118,6 @@ func (c *conn) overdue(now int64) error {
 // 5 s busy limit (after which the server answers others with -BUSY), short enough that a
 // server hung during one is found.
 func slowLimit(timeout time.Duration) time.Duration { return max(30*time.Second, 10*timeout) }
-
-// errBusy marks the timeouts of slow calls and of the calls waiting behind them: the server
-// was busy, which says nothing about whether it is dead.
-var errBusy = errors.New("server busy with a slow command")
 
 // send queues call for writing. It never blocks past the connection's failure, and a call that
 // lands in the queue as the connection fails is completed with the failure: the writer may have

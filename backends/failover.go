@@ -95,14 +95,14 @@ func (s *Server) Missed(key []byte, cause error) bool {
 			s.noteOverflow(over)
 			return true
 		}
-		if s.Up() || s.health.Returning() {
-			// It has caught up, or is replaying what it missed before it came back (whatever
-			// comes now, it gets directly): the caller sends the write itself.
+		if cause == nil && (s.Up() || s.health.Returning()) {
+			// Asked before sending: it has caught up, or is replaying what it missed before it
+			// came back (whatever comes now, it gets directly): the caller sends it the write.
 			return false
 		}
-		// Sealed but not up: the queue was drained before this spell down, or the server is
-		// between its replay and being marked up. Queue the key and send the server back down,
-		// so it is replayed before any read.
+		// Sealed but the write did not reach it: the call was refused (fast fail) while the
+		// queue was being replayed, or the server is between its replay and being marked up.
+		// Queue the key and send the server back down, so it is replayed before any read.
 		s.health.Eject(errors.New("missed a write while not up"))
 		s.record(key)
 		return true

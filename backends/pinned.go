@@ -94,6 +94,9 @@ func (s *Server) closeSpares() {
 // each before Block returns, so clients blocked on one key are served in the order they came,
 // as they would be by Redis itself, whichever of them had a connection ready.
 func (s *Server) Block(p *Pinned, lane int, call *Call) (*Pinned, error) {
+	if !s.Up() && (p == nil || p.Broken()) {
+		return nil, s.downError() // no dial, under the lock, to a server known to be down
+	}
 	s.pins.order.Lock()
 	defer s.pins.order.Unlock()
 	if p == nil || p.Broken() {

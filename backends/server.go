@@ -229,11 +229,10 @@ func (e *downError) Error() string {
 func (e *downError) Is(target error) bool { return target == ErrDown || target == errFastFail }
 
 // report tells the health tracker how a call ended. Calls refused while the server is marked
-// down, calls on connections discoh closed itself, and calls that ran out of time while the
-// server was busy with a slow command say nothing about whether it is dead.
+// down and calls on connections discoh closed itself say nothing about whether it is dead.
 func (s *Server) report(err error) {
 	switch {
-	case err != nil && (errors.Is(err, errClosedHere) || errors.Is(err, errBusy)):
+	case err != nil && errors.Is(err, errClosedHere):
 		return
 	case err != nil:
 		s.Failures.Add(1)
@@ -284,21 +283,16 @@ func (s *Server) DialRaw(lane int) (net.Conn, error) {
 }
 
 // handshake runs the pool's handshake on a new connection. While the server runs a slow
-// command it answers nobody, new connections included: the handshake then gets the slow limit,
-// and running out of it says the server was busy, not dead.
+// command it answers nobody, new connections included: the handshake then gets the slow limit.
 func (s *Server) handshake(nc net.Conn, lane int) error {
-	timeout, busy := s.opts.Timeout, s.slowCalls.Load() > 0
-	if busy && timeout > 0 {
+	timeout := s.opts.Timeout
+	if s.slowCalls.Load() > 0 && timeout > 0 {
 		timeout = slowLimit(timeout)
 	}
-	err := s.opts.Handshake(nc, lane, timeout)
-	switch {
-	case err == nil:
-		return nil
-	case busy:
-		return fmt.Errorf("%w: handshake: %w: %w", ErrDown, errBusy, err)
+	if err := s.opts.Handshake(nc, lane, timeout); err != nil {
+		return fmt.Errorf("%w: handshake: %w", ErrDown, err)
 	}
-	return fmt.Errorf("%w: handshake: %w", ErrDown, err)
+	return nil
 }
 
 // Connected reports whether the server has at least one live connection.

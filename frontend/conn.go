@@ -164,6 +164,7 @@ func (c *clientConn) finishBatch(action Action, err error) bool {
 // relay hands the connection to the session's Relay. When the client leaves the relayed mode
 // (a subscriber that unsubscribed from everything), it goes on with what the client sent after.
 func (c *clientConn) relay() (done bool) {
+	c.endTurn() // a subscriber dispatches nothing: the client moved after it may go
 	rest, err := c.sess.Relay(c.nc, c.buf[c.r:])
 	if err != nil {
 		return true

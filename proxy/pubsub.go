@@ -90,7 +90,7 @@ func refuseFirst(client net.Conn, pending []byte, msg string) ([]byte, error) {
 	if _, err := client.Write(resp.AppendError(nil, msg)); err != nil {
 		return nil, err
 	}
-	return pending[n:], nil
+	return bytes.Clone(pending[n:]), nil // pending is the client's read buffer, given back next
 }
 
 // errRelayEnded: the server side of a relay ended while its requests side waited on it.

@@ -89,6 +89,11 @@ func (s *Session) queueInTx(args [][]byte, raw []byte) {
 	if !s.tx.live && s.tx.server >= 0 {
 		s.startTx()
 	}
+	if s.txLost() {
+		s.tx.dirty = true
+		s.queueError(errTxLost)
+		return
+	}
 	if s.tx.live {
 		s.shape, s.slow = resp.AnyReply, false // the server answers QUEUED, or an error
 		s.forward(s.tx.server, raw, args)
@@ -171,7 +176,9 @@ func cmdDiscard(s *Session, args [][]byte, _ []byte) frontend.Action {
 		s.queueError("ERR DISCARD without MULTI")
 	default:
 		if s.tx.live {
-			s.silently(s.tx.server, "DISCARD") // DISCARD also forgets the watched keys
+			if !s.txLost() {
+				s.silently(s.tx.server, "DISCARD") // DISCARD also forgets the watched keys
+			}
 			s.watching = -1
 		}
 		s.tx = nil
@@ -179,6 +186,20 @@ func cmdDiscard(s *Session, args [][]byte, _ []byte) frontend.Action {
 		s.queueSimple("OK")
 	}
 	return frontend.Continue
+}
+
+// errTxLost is the refusal of a command in a transaction whose connection failed: MULTI went
+// with it, so nothing may be sent on another (it would run outside the transaction).
+const errTxLost = "ERR discoh: the connection holding the transaction was lost; EXEC will abort"
+
+// txLost reports whether the transaction runs on its server and the connection it runs on has
+// failed.
+func (s *Session) txLost() bool {
+	if s.tx == nil || !s.tx.live {
+		return false
+	}
+	p := s.pins[s.tx.server]
+	return p == nil || p.Broken()
 }
 
 // silently sends a command on the session's connection to server, waits for its reply in
@@ -196,11 +217,14 @@ func cmdExec(s *Session, args [][]byte, _ []byte) frontend.Action {
 	if !s.arity(args, 1, 1) {
 		return frontend.Continue
 	}
-	tx := s.tx
+	tx, lost := s.tx, s.txLost()
 	s.tx = nil
 	switch {
 	case tx == nil:
 		s.queueError("ERR EXEC without MULTI")
+	case lost:
+		s.watching = -1
+		s.queueError("EXECABORT Transaction discarded: the connection holding it was lost.")
 	case tx.dirty:
 		if tx.live {
 			s.silently(tx.server, "DISCARD")

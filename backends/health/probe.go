@@ -96,12 +96,12 @@ func (t *Tracker) markUp(ctx context.Context) bool {
 		return false
 	}
 	t.state = StateUp
-	t.changedLocked(nil)
 	t.stop = nil
 	t.failures.Store(0)
-	t.up.Store(true)
+	t.up.Store(true) // before the change is told (and Returning turns false): never neither
 	if t.downGauge != nil {
 		t.downGauge.Add(-1)
 	}
+	t.changedLocked(nil)
 	return true
 }
