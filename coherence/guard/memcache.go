@@ -78,6 +78,12 @@ func (m *Memcache) Invalidate(ctx context.Context, key []byte, window time.Durat
 		return tombstone(now), Stored
 	})
 	if errors.Is(err, ErrContended) {
+		// Read the version once more, so the tombstone's is above what the winners stored.
+		if it, gerr := m.gets(ctx, key); gerr == nil {
+			if h, _, _ := parseHeader(it.data); h.version > seen.version {
+				seen = h
+			}
+		}
 		now := m.now()
 		err = m.set(ctx, key, tombstone(now), now)
 	}
