@@ -22,10 +22,6 @@ var replies = map[string]resp.Shape{
 
 func init() {
 	for name, shape := range replies {
-		c := table[name]
-		if c == nil {
-			panic("commands: reply type for " + name + ", which is not in the table")
-		}
-		c.Reply = shape
+		entry(name).Reply = shape
 	}
 }

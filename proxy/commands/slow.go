@@ -18,13 +18,20 @@ var slowCommands = []string{
 
 func init() {
 	for _, name := range slowCommands {
-		c := table[name]
-		if c == nil {
-			panic("commands: slow command " + name + " is not in the table")
-		}
+		c := entry(name)
 		c.Slow = true
 		for _, sub := range c.Subcommands {
 			sub.Slow = true
 		}
 	}
+}
+
+// entry returns the table's command name, for the lists this package keeps beside the
+// generated table; a name missing from it is a mistake in the list.
+func entry(name string) *Command {
+	c := table[name]
+	if c == nil {
+		panic("commands: " + name + " is not in the table")
+	}
+	return c
 }
