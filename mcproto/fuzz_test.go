@@ -69,6 +69,11 @@ func checkReencoding(t *testing.T, p *Parser, raw []byte, o outcome) {
 	default:
 		return
 	}
+	if line := bytes.IndexByte(encoded, '\n'); line > fuzzLimits.MaxLine && !isMultiGet(encoded) {
+		// The input's line ended in a bare '\n' right at the limit: the '\r' the encoding adds
+		// takes it past, as it would for memcached.
+		return
+	}
 	again := parseOutcome(t, p, encoded, fuzzLimits)
 	o.N, o.Line, o.Args = again.N, again.Line, again.Args
 	if !reflect.DeepEqual(again, o) {
