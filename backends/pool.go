@@ -85,6 +85,12 @@ func (p *Pool) Replicas() int { return p.replicas }
 // server's replay (an fsync) before it is sent. One atomic load, whatever the pool's size.
 func (p *Pool) Steady() bool { return p.down.Load() == 0 }
 
+// Copies appends the servers that hold key, in ring order, whatever their health: the coherence
+// directory keeps a key's guard state on each of them.
+func (p *Pool) Copies(key []byte, dst []int) []int {
+	return p.ring.Owners(ring.HashTag(key, p.hashTag), p.replicas, dst)
+}
+
 // ReadTargets appends the servers to read key from, best first: its live copies in ring order
 // and, in an auto-eject pool whose copies are all down, the next live server on the ring. Empty
 // means every server that could hold the key is down.

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/coherence/guard"
 	"github.com/discoh/discoh/frontend"
@@ -285,23 +284,4 @@ func cmdDiscoh(s *Session, args [][]byte, _ []byte) frontend.Action {
 		s.queueError("ERR DISCOH subcommands: READ key, PULL key")
 	}
 	return frontend.Continue
-}
-
-// RedisDoer runs the directory's guard scripts on the server owning a key.
-type RedisDoer struct{ Pool *backends.Pool }
-
-// Do implements guard.RedisDoer.
-func (d RedisDoer) Do(_ context.Context, key []byte, args ...[]byte) ([]byte, error) {
-	call := backends.NewCall()
-	defer call.Release()
-	call.Req = resp.AppendCommand(call.Req, args...)
-	d.Pool.Servers[d.Pool.Owner(key)].Send(call, backends.LaneRESP2, 0)
-	call.Wait()
-	if call.Err != nil {
-		// The guard state may or may not have changed: the server deletes key before it
-		// serves reads again (fail closed, G5).
-		call.Server.Missed(key, call.Err)
-		return nil, call.Err
-	}
-	return bytes.Clone(call.Reply), nil
 }

@@ -1,11 +1,9 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"time"
 
-	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/coherence/guard"
 	"github.com/discoh/discoh/mcproto"
 )
@@ -107,7 +105,10 @@ func (s *MemcacheSession) getOne(key []byte, withCas bool) ([]byte, error) {
 	if withCas {
 		kind = mcproto.Gets
 	}
-	reply, err := MemcacheDoer{Pool: s.m.pool}.Do(context.Background(), key, mcproto.AppendGetLine(nil, kind, 0, key), kind)
+	var buf [8]int
+	targets := append(s.m.pool.ReadTargets(key, buf[:0]), s.m.pool.Owner(key))
+	server := memcacheDoer{server: s.m.pool.Servers[targets[0]]}
+	reply, err := server.Do(context.Background(), key, mcproto.AppendGetLine(nil, kind, 0, key), kind)
 	if err != nil {
 		return nil, err
 	}
@@ -116,23 +117,4 @@ func (s *MemcacheSession) getOne(key []byte, withCas bool) ([]byte, error) {
 		return nil, err
 	}
 	return v.Raw, nil
-}
-
-// MemcacheDoer runs the directory's guard requests on the server owning a key.
-type MemcacheDoer struct{ Pool *backends.Pool }
-
-// Do implements guard.MemcacheDoer.
-func (d MemcacheDoer) Do(_ context.Context, key, req []byte, kind mcproto.Kind) ([]byte, error) {
-	call := backends.NewCall()
-	defer call.Release()
-	call.Req, call.Kind = append(call.Req, req...), uint8(kind)
-	d.Pool.Servers[d.Pool.Owner(key)].Send(call, backends.LaneRESP2, 0)
-	call.Wait()
-	if call.Err != nil {
-		// The guard state may or may not have changed: the server deletes key before it
-		// serves reads again (fail closed, G5).
-		call.Server.Missed(key, call.Err)
-		return nil, call.Err
-	}
-	return bytes.Clone(call.Reply), nil
 }

@@ -53,9 +53,9 @@ func coherenceFor(pc *config.Pool, dbs *db.Databases, sources *source.Set, cfg *
 		if mine.Len() == 0 {
 			return nil, nil
 		}
-		var g guard.Guard = guard.NewRedis(proxy.RedisDoer{Pool: pool})
+		var g guard.Guard = proxy.NewRedisGuard(pool)
 		if !pc.Redis {
-			g = guard.NewMemcache(proxy.MemcacheDoer{Pool: pool})
+			g = proxy.NewMemcacheGuard(pool)
 		}
 		co := cfg.Coherence
 		return coherence.New(mine, dbs, g, coherence.Config{Window: co.Window, ReadWait: co.ReadWait,

@@ -22,14 +22,21 @@ import (
 // coherentPair is two discoh instances in front of the same cache servers, with a coherence
 // source over a PostgreSQL table of its own.
 type coherentPair struct {
-	addrs []string
-	db    *sql.DB
-	table string
+	addrs   []string
+	servers []*testproc.Proc
+	db      *sql.DB
+	table   string
 }
 
 // startCoherentPair starts two cache servers of the kind isRedis says and two discoh over
 // them, keys "user:{id}" coherent with table's body column.
 func startCoherentPair(t *testing.T, isRedis bool) *coherentPair {
+	t.Helper()
+	return startCoherentPool(t, isRedis, "")
+}
+
+// startCoherentPool is startCoherentPair with extra pool YAML lines.
+func startCoherentPool(t *testing.T, isRedis bool, extra string) *coherentPair {
 	t.Helper()
 	p := &coherentPair{db: testdb.Open(t, "pgx", testdb.PostgresDSN)}
 	p.table = testdb.Table(t, p.db, "CREATE TABLE {t} (id int PRIMARY KEY, body text NOT NULL)")
@@ -39,6 +46,7 @@ func startCoherentPair(t *testing.T, isRedis bool) *coherentPair {
 		if !isRedis {
 			proc = testproc.Memcached(t)
 		}
+		p.servers = append(p.servers, proc)
 		servers = append(servers, fmt.Sprintf("      - %s:1 s%d", proc.Addr, i+1))
 	}
 	for range 2 {
@@ -49,6 +57,7 @@ func startCoherentPair(t *testing.T, isRedis bool) *coherentPair {
     redis: %v
     timeout: 1s
     data_dir: %s
+%s
     servers:
 %s
 databases:
@@ -58,7 +67,7 @@ coherence:
   sources:
     - {pattern: "user:{id}", database: pg, query: "SELECT body FROM %s WHERE id = $1", ttl: 1h}
     - {pattern: "broken:{id}", database: pg, query: "SELECT body FROM no_such_table WHERE id = $1"}
-`, addr, isRedis, t.TempDir(), strings.Join(servers, "\n"), testdb.PostgresDSN, p.table), addr)
+`, addr, isRedis, t.TempDir(), extra, strings.Join(servers, "\n"), testdb.PostgresDSN, p.table), addr)
 		p.addrs = append(p.addrs, addr)
 	}
 	return p

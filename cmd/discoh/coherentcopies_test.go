@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/discoh/discoh/internal/testproc"
+)
+
+func newKV(t *testing.T, isRedis bool, addr string) kv {
+	t.Helper()
+	if isRedis {
+		c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ReadTimeout: 5 * time.Second})
+		t.Cleanup(func() { c.Close() })
+		return redisKV{c}
+	}
+	c := memcache.New(addr)
+	c.Timeout = 5 * time.Second
+	return mcKV{c}
+}
+
+// TestCoherentKeysSurviveAKilledCopy: with replicas 2 a coherent key's guard state is on both
+// copies, so killing either server (kill -9, restarted empty) costs no failed DEL or read and
+// never brings an old value back (G1–G5 across the fault).
+func TestCoherentKeysSurviveAKilledCopy(t *testing.T) {
+	for _, isRedis := range []bool{true, false} {
+		t.Run(map[bool]string{true: "redis", false: "memcached"}[isRedis], func(t *testing.T) {
+			p := startCoherentPool(t, isRedis,
+				"    replicas: 2\n    server_failure_limit: 1\n    server_retry_timeout: 100ms")
+			clients := []kv{newKV(t, isRedis, p.addrs[0]), newKV(t, isRedis, p.addrs[1])}
+			const n = 40
+			var old []string
+			step := func(version string) {
+				t.Helper()
+				updateAndDelete(t, p, clients, n, version)
+				waitFresh(t, clients, n, version, old)
+				old = append(old, version)
+			}
+			step("v1")
+			p.servers[0].Kill()
+			step("v2")
+			p.servers[0] = restartEmpty(t, isRedis, p.servers[0].Port)
+			time.Sleep(300 * time.Millisecond) // probed every 100 ms: back up and caught up
+			step("v3")
+			p.servers[1].Kill() // the restarted server now holds every key alone
+			step("v4")
+		})
+	}
+}
+
+func restartEmpty(t *testing.T, isRedis bool, port int) *testproc.Proc {
+	t.Helper()
+	if isRedis {
+		return testproc.RedisAt(t, port)
+	}
+	return testproc.MemcachedAt(t, port)
+}
+
+// updateAndDelete writes version into every row and DELs its key, alternating instances; every
+// DEL must succeed.
+func updateAndDelete(t *testing.T, p *coherentPair, clients []kv, n int, version string) {
+	t.Helper()
+	for id := 1; id <= n; id++ {
+		p.write(t, id, fmt.Sprintf("%s-%d", version, id))
+		clients[id%2].del(t, fmt.Sprintf("user:%d", id))
+	}
+}
+
+// waitFresh reads every key through every instance until all read version (the pulls
+// installed it), failing on any error and on any read of an older version.
+func waitFresh(t *testing.T, clients []kv, n int, version string, old []string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fresh := 0
+		for id := 1; id <= n; id++ {
+			for _, c := range clients {
+				if checkRead(t, c, id, version, old) {
+					fresh++
+				}
+			}
+		}
+		if fresh == n*len(clients) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d of %d reads fresh after 10 s; want all", version, fresh, n*len(clients))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkRead reads user:id and reports whether it was version's value; an older value fails
+// the test, as does an error (in get).
+func checkRead(t *testing.T, c kv, id int, version string, old []string) bool {
+	t.Helper()
+	key := fmt.Sprintf("user:%d", id)
+	v, hit := c.get(t, key)
+	if hit && slices.Contains(old, v[:2]) {
+		t.Errorf("%s: GET %s = %q, an older version", version, key, v)
+	}
+	return hit && v == fmt.Sprintf("%s-%d", version, id)
+}

@@ -1,0 +1,169 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/coherence/guard"
+	"github.com/discoh/discoh/mcproto"
+	"github.com/discoh/discoh/resp"
+)
+
+// NewRedisGuard returns the coherence guard of a Redis pool: the guard scripts of package guard,
+// run on each key's copies (see copiesGuard).
+func NewRedisGuard(pool *backends.Pool) guard.Guard {
+	return newCopiesGuard(pool, func(s *backends.Server, write bool) guard.Guard {
+		return guard.NewRedis(redisDoer{server: s, write: write})
+	})
+}
+
+// NewMemcacheGuard returns the coherence guard of a memcached pool.
+func NewMemcacheGuard(pool *backends.Pool) guard.Guard {
+	return newCopiesGuard(pool, func(s *backends.Server, write bool) guard.Guard {
+		return guard.NewMemcache(memcacheDoer{server: s, write: write})
+	})
+}
+
+// copiesGuard keeps a coherent key's guard state on every copy of the key, so that a dead
+// server costs its coherent keys no more than its plain ones:
+//   - an invalidation runs on every copy; a copy it cannot reach has the key queued as missed,
+//     so the key is deleted there before that copy serves reads again (G1, G5);
+//   - reads, fills and installs run on the first live copy, and a read that cannot reach it
+//     fails over to the next. Any live copy is safe to read: every invalidation reached it
+//     or is queued for it, so a value it holds was stored after the key's last invalidation.
+//
+// A pull installs with the version of the copy that was first and live when the key was
+// invalidated; if another copy is first by the time it installs, the versions differ and the
+// install is refused (G3), and the next read there pulls for that copy's own version.
+type copiesGuard struct {
+	pool   *backends.Pool
+	reads  []guard.Guard // per server: reads, fills and installs
+	writes []guard.Guard // per server: invalidations, which a returning server takes too
+}
+
+func newCopiesGuard(pool *backends.Pool, each func(s *backends.Server, write bool) guard.Guard) *copiesGuard {
+	g := &copiesGuard{pool: pool}
+	for _, s := range pool.Servers {
+		g.reads = append(g.reads, each(s, false))
+		g.writes = append(g.writes, each(s, true))
+	}
+	return g
+}
+
+// Invalidate implements guard.Guard on every copy at once. It succeeds if one copy took it
+// (the others queued the key as missed) and returns the version of the first copy that did.
+func (g *copiesGuard) Invalidate(ctx context.Context, key []byte, window time.Duration) (guard.Version, error) {
+	var buf [8]int
+	copies := g.pool.Copies(key, buf[:0])
+	if len(copies) == 1 {
+		return g.writes[copies[0]].Invalidate(ctx, key, window)
+	}
+	versions, errs := make([]guard.Version, len(copies)), make([]error, len(copies))
+	var wg sync.WaitGroup
+	for i, c := range copies {
+		wg.Go(func() { versions[i], errs[i] = g.writes[c].Invalidate(ctx, key, window) })
+	}
+	wg.Wait()
+	for i := range copies {
+		if errs[i] == nil {
+			return versions[i], nil
+		}
+	}
+	return 0, errors.Join(errs...)
+}
+
+// Read implements guard.Guard on the first live copy, failing over to the next when the
+// server does not answer.
+func (g *copiesGuard) Read(ctx context.Context, key []byte, leaseFor time.Duration) (guard.Reading, error) {
+	var buf [8]int
+	var err error
+	for _, c := range g.live(key, buf[:0]) {
+		var r guard.Reading
+		r, err = g.reads[c].Read(ctx, key, leaseFor)
+		if err == nil || errors.Is(err, guard.ErrBackend) || errors.Is(err, guard.ErrProtocol) {
+			return r, err
+		}
+	}
+	return guard.Reading{}, err
+}
+
+// Install implements guard.Guard on the first live copy.
+func (g *copiesGuard) Install(ctx context.Context, key []byte, v guard.Version, val guard.Value) (guard.Outcome, error) {
+	return g.reads[g.first(key)].Install(ctx, key, v, val)
+}
+
+// InstallAbsent implements guard.Guard on the first live copy.
+func (g *copiesGuard) InstallAbsent(ctx context.Context, key []byte, v guard.Version) (guard.Outcome, error) {
+	return g.reads[g.first(key)].InstallAbsent(ctx, key, v)
+}
+
+// Fill implements guard.Guard on the first live copy.
+func (g *copiesGuard) Fill(ctx context.Context, key []byte, val guard.Value) (guard.Outcome, error) {
+	return g.reads[g.first(key)].Fill(ctx, key, val)
+}
+
+// live appends key's copies that are up, in ring order, or its first copy when none is: the
+// call then fails fast with the server's down error.
+func (g *copiesGuard) live(key []byte, dst []int) []int {
+	copies := g.pool.Copies(key, dst)
+	live := copies[:0]
+	for _, c := range copies {
+		if g.pool.Servers[c].Up() {
+			live = append(live, c)
+		}
+	}
+	if len(live) == 0 {
+		return copies[:1]
+	}
+	return live
+}
+
+func (g *copiesGuard) first(key []byte) int {
+	var buf [8]int
+	return g.live(key, buf[:0])[0]
+}
+
+// redisDoer runs the guard's scripts on one server.
+type redisDoer struct {
+	server *backends.Server
+	write  bool // an invalidation: a server replaying what it missed takes it too
+}
+
+// Do implements guard.RedisDoer.
+func (d redisDoer) Do(_ context.Context, key []byte, args ...[]byte) ([]byte, error) {
+	call := backends.NewCall()
+	defer call.Release()
+	call.Req, call.Write = resp.AppendCommand(call.Req, args...), d.write
+	return finishGuardCall(d.server, call, key)
+}
+
+// memcacheDoer runs the guard's requests on one server.
+type memcacheDoer struct {
+	server *backends.Server
+	write  bool
+}
+
+// Do implements guard.MemcacheDoer.
+func (d memcacheDoer) Do(_ context.Context, key, req []byte, kind mcproto.Kind) ([]byte, error) {
+	call := backends.NewCall()
+	defer call.Release()
+	call.Req, call.Kind, call.Write = append(call.Req, req...), uint8(kind), d.write
+	return finishGuardCall(d.server, call, key)
+}
+
+// finishGuardCall sends call to s and returns a copy of its reply. When the call failed, the
+// guard state may or may not have changed: the server has key deleted before it serves reads
+// again (fail closed, G5).
+func finishGuardCall(s *backends.Server, call *backends.Call, key []byte) ([]byte, error) {
+	s.Send(call, backends.LaneRESP2, 0)
+	call.Wait()
+	if call.Err != nil {
+		s.Missed(key, call.Err)
+		return nil, call.Err
+	}
+	return bytes.Clone(call.Reply), nil
+}
