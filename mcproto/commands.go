@@ -82,6 +82,8 @@ func (p *Parser) parseOther(c command, req *Request) (int, *Error) {
 		return c.line()
 	case Version, Quit:
 		return c.line()
+	case Discoh:
+		return p.parseDiscoh(c, req)
 	}
 	return c.reject(replyError, false)
 }
@@ -233,5 +235,18 @@ func (p *Parser) parseVerbosity(c command, req *Request) (int, *Error) {
 	if _, ok := parseUint32(p.toks[1]); !ok {
 		return c.reject(replyBadFormat, req.Noreply)
 	}
+	return c.line()
+}
+
+// parseDiscoh parses discoh's own discoh <subcommand> <key>; the subcommand stays in Args.
+func (p *Parser) parseDiscoh(c command, req *Request) (int, *Error) {
+	if len(p.toks) != 3 {
+		return c.reject(replyBadFormat, false)
+	}
+	if err := c.checkKey(p.toks[2], false); err != nil {
+		return 0, err
+	}
+	req.Args = append(req.Args, p.toks[1])
+	req.Keys = append(req.Keys, p.toks[2])
 	return c.line()
 }

@@ -33,6 +33,8 @@ const (
 	MetaArithmetic
 	MetaNoop
 	MetaDebug
+	// Discoh is discoh's own command, discoh read|pull <key>, which no memcached knows.
+	Discoh
 )
 
 // names holds each kind's command name, as written on the wire.
@@ -63,6 +65,7 @@ var names = [...]string{
 	MetaArithmetic: "ma",
 	MetaNoop:       "mn",
 	MetaDebug:      "me",
+	Discoh:         "discoh",
 }
 
 // String returns the command name, such as "get" or "mg".

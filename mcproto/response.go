@@ -16,10 +16,10 @@ const maxResponseLine = 8192
 // retrievals; STAT (or other) lines and END for stats, or one line such as RESET; for
 // meta commands one line, followed by a data block when it is VA <size>; one line for
 // everything else. An ERROR, CLIENT_ERROR or SERVER_ERROR line is a complete reply to any
-// kind. Quit and Unknown have no reply and return ErrNoResponse; input that breaks the
+// kind. Quit, Unknown and Discoh (answered by discoh itself) have no reply and return ErrNoResponse; input that breaks the
 // protocol returns ErrBadResponse.
 func ScanResponse(buf []byte, k Kind) (n int, err error) {
-	if k == Quit || k == Unknown || int(k) >= len(names) {
+	if k == Quit || k == Unknown || k == Discoh || int(k) >= len(names) {
 		return 0, ErrNoResponse
 	}
 	first, err := lineLen(buf)

@@ -29,6 +29,8 @@ func (s *MemcacheSession) routeCoherent(req *mcproto.Request) bool {
 	case k == mcproto.Delete:
 		err := dir.Invalidate(context.Background(), req.Keys[0])
 		s.queueResult(err, "DELETED", req.Noreply)
+	case k == mcproto.Discoh:
+		s.discoh(req)
 	default:
 		msg := "CLIENT_ERROR discoh: " + k.String() + " is not supported on coherent keys\r\n"
 		s.queueLit(func(dst []byte) []byte { return append(dst, msg...) })
@@ -117,4 +119,42 @@ func (s *MemcacheSession) getOne(key []byte, withCas bool) ([]byte, error) {
 		return nil, err
 	}
 	return v.Raw, nil
+}
+
+// discoh answers discoh's own command, the memcached spelling of Redis's DISCOH: discoh read
+// <key> reads through the directory as get does (waiting for a pull in flight), discoh pull
+// <key> invalidates key and pulls it from the database now. Both answer as get: a VALUE block
+// and END, or END alone when there is no value (no row).
+func (s *MemcacheSession) discoh(req *mcproto.Request) {
+	key, sub := req.Keys[0], string(req.Args[0])
+	switch {
+	case s.m.Dir == nil || !s.m.Dir.Covers(key):
+		s.queueLit(clientError("discoh: key '" + string(key) + "' is not covered by a coherence source"))
+	case sub == "read":
+		block, err := s.getOne(key, false)
+		s.queueLit(valueOrEnd(block, err))
+	case sub == "pull":
+		val, found, err := s.m.Dir.Pull(context.Background(), key)
+		var block []byte
+		if found {
+			block = mcproto.AppendValue(nil, key, val.Flags, val.Data, 0, false)
+		}
+		s.queueLit(valueOrEnd(block, err))
+	default:
+		s.queueLit(clientError("discoh subcommands: read <key>, pull <key>"))
+	}
+}
+
+// valueOrEnd answers as a get of one key: block (nil on a miss) and END, or the error.
+func valueOrEnd(block []byte, err error) func([]byte) []byte {
+	return func(dst []byte) []byte {
+		if err != nil {
+			return append(append(dst, oneLine("SERVER_ERROR "+err.Error())...), "\r\n"...)
+		}
+		return mcproto.AppendEnd(append(dst, block...))
+	}
+}
+
+func clientError(msg string) func([]byte) []byte {
+	return func(dst []byte) []byte { return append(append(dst, oneLine("CLIENT_ERROR "+msg)...), "\r\n"...) }
 }

@@ -23,6 +23,8 @@ func (s *MemcacheSession) dispatchLocal(req *mcproto.Request) frontend.Action {
 		s.flushAll(req)
 	case mcproto.Stats:
 		s.stats(req)
+	case mcproto.Discoh:
+		s.discoh(req)
 	default:
 		s.queueLit(func(dst []byte) []byte { return append(dst, "ERROR\r\n"...) })
 	}

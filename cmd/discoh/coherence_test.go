@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -356,5 +357,34 @@ func TestMGetWaitsForPulls(t *testing.T) {
 	}
 	if misses > 0 {
 		t.Errorf("%d of 20 MGETs right after a DEL missed; want the pulled value each time", misses)
+	}
+}
+
+// TestMemcacheDiscohCommand: memcached clients reach DISCOH READ and PULL as discoh read|pull
+// <key>, answered as a get of that key.
+func TestMemcacheDiscohCommand(t *testing.T) {
+	p := startCoherentPair(t, false)
+	p.write(t, 1, "fresh")
+	conn, err := net.Dial("tcp", p.addrs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, tc := range []struct{ send, want string }{
+		{"discoh pull user:1\r\n", "VALUE user:1 0 5\r\nfresh\r\nEND\r\n"},
+		{"discoh read user:1\r\n", "VALUE user:1 0 5\r\nfresh\r\nEND\r\n"},
+		{"discoh pull user:999\r\n", "END\r\n"},
+		{"discoh read plain:1\r\n", "CLIENT_ERROR discoh: key 'plain:1' is not covered by a coherence source\r\n"},
+		{"discoh sync user:1\r\n", "CLIENT_ERROR discoh subcommands: read <key>, pull <key>\r\n"},
+		{"discoh read\r\n", "CLIENT_ERROR bad command line format\r\n"},
+	} {
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Write([]byte(tc.send)); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(tc.want))
+		if _, err := io.ReadFull(conn, got); err != nil || string(got) != tc.want {
+			t.Errorf("%q answered %q, %v; want %q", tc.send, got, err, tc.want)
+		}
 	}
 }
