@@ -17,14 +17,15 @@ const adminConns = 8
 // Its error is a setup failure (database, table, target unreachable); failed calls during
 // the load are counted in the Result instead.
 func check(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
-	return checkWith(ctx, cfg, cache.Dial, log)
+	return checkWith(ctx, cfg, cache.Dial, log, nil)
 }
 
 // dialFunc makes a client of the target; cache.Dial is the real one.
 type dialFunc func(protocol, addr string, conns int) (cache.Client, error)
 
-// checkWith is check with the target's clients made by dial.
-func checkWith(ctx context.Context, cfg Config, dial dialFunc, log *slog.Logger) (Result, error) {
+// checkWith is check with the target's clients made by dial. If started is not nil, it is
+// called as the load starts, once the setup is done.
+func checkWith(ctx context.Context, cfg Config, dial dialFunc, log *slog.Logger, started func()) (Result, error) {
 	t, err := openTable(ctx, cfg.DSN, cfg.Table, cfg.DBConns, cfg.Keys)
 	if err != nil {
 		return Result{}, err
@@ -41,6 +42,9 @@ func checkWith(ctx context.Context, cfg Config, dial dialFunc, log *slog.Logger)
 	log.Info("load starting", "target", cfg.target(), "table", cfg.Table, "seed", cfg.Seed)
 	l := newLoad(cfg, t, log)
 	began := time.Now()
+	if started != nil {
+		started()
+	}
 	l.run(ctx, cl.readers, cl.writers)
 	res := l.stats.result()
 	res.Config, res.Elapsed, res.Interrupted = cfg, time.Since(began), ctx.Err() != nil

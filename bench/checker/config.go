@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,25 @@ const (
 	DefaultDBConns = 16
 )
 
+// Presets are named sets of flag values for a workload shape. A flag given on the command
+// line wins over its preset's value, whatever their order.
+var presets = map[string][]presetFlag{
+	// hot is hot-key contention: every reader and writer on 10 keys, 16 writers racing
+	// each other's invalidations and many readers' fills (issue 14's measurement). The
+	// database gets connections enough for the writers and the fills together.
+	"hot": {{"keys", "10"}, {"writers", "16"}, {"readers", "64"}, {"db-conns", "32"}},
+}
+
+// presetFlag is one flag's value in a preset.
+type presetFlag struct{ name, value string }
+
+// Write modes: how writers invalidate the key of the row they changed.
+const (
+	ModeDel             = "update-then-del"   // UPDATE, COMMIT, then DEL
+	ModeWriteThrough    = "write-through"     // UPDATE, COMMIT, then SET the new value
+	ModeDelBeforeCommit = "del-before-commit" // UPDATE, DEL, then COMMIT
+)
+
 // maxDBConns stays well under PostgreSQL's default max_connections of 100.
 const maxDBConns = 64
 
@@ -74,6 +94,7 @@ type Config struct {
 	KeyPrefix    string        // keys are KeyPrefix + id
 	DBConns      int           // PostgreSQL connections at most
 	Seed         uint64        // seeds every goroutine's random numbers
+	Preset       string        // the preset the other fields came from, if any
 }
 
 // registerFlags binds c's fields to flags of fs, with the defaults.
@@ -98,6 +119,40 @@ func (c *Config) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.KeyPrefix, "key-prefix", DefaultKeyPrefix, "keys are this prefix and the row id")
 	fs.IntVar(&c.DBConns, "db-conns", DefaultDBConns, "PostgreSQL connections at most")
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed; 0 picks one from the clock (the report shows it)")
+	fs.StringVar(&c.Preset, "preset", "", "a workload shape whose flag values apply where no flag is given: "+strings.Join(presetNames(), ", "))
+}
+
+// applyPreset sets, on fs, the values of c's preset for the flags the command line did not
+// give. Call it after fs.Parse.
+func (c *Config) applyPreset(fs *flag.FlagSet) error {
+	if c.Preset == "" {
+		return nil
+	}
+	p, ok := presets[c.Preset]
+	if !ok {
+		return fmt.Errorf("%w: -preset: %q is not one of %s", ErrInvalid, c.Preset, strings.Join(presetNames(), ", "))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, f := range p {
+		if given[f.name] {
+			continue
+		}
+		if err := fs.Set(f.name, f.value); err != nil {
+			return fmt.Errorf("-preset %s: -%s %s: %w", c.Preset, f.name, f.value, err)
+		}
+	}
+	return nil
+}
+
+// presetNames returns the presets' names, sorted.
+func presetNames() []string {
+	var names []string
+	for name := range presets {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Validate reports every problem with c, each naming its flag.
@@ -128,6 +183,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WriteThrough && c.DelBeforeCommit {
 		bad("write-through", "and -del-before-commit are two different write patterns; pick one")
+	}
+	if _, ok := presets[c.Preset]; c.Preset != "" && !ok {
+		bad("preset", "%q is not one of %s", c.Preset, strings.Join(presetNames(), ", "))
 	}
 	if !(c.Zipf > 1) {
 		bad("zipf", "%v is not above 1", c.Zipf)
@@ -165,6 +223,17 @@ func notKeyByte(r rune) bool { return r <= ' ' || r == 0x7f }
 // pooledReaders is how many readers share the pooled client.
 func (c *Config) pooledReaders() int {
 	return int(c.Pooled*float64(c.Readers) + 0.5)
+}
+
+// mode is the writers' write mode, one of the Mode constants.
+func (c *Config) mode() string {
+	switch {
+	case c.WriteThrough:
+		return ModeWriteThrough
+	case c.DelBeforeCommit:
+		return ModeDelBeforeCommit
+	}
+	return ModeDel
 }
 
 // target names the target as a URL: redis://host:port or memcached://host:port.

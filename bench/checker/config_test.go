@@ -13,16 +13,76 @@ func defaults(t *testing.T) Config {
 	return parse(t, "-addr", "127.0.0.1:6380")
 }
 
-// parse returns the Config of a command line.
+// parse returns the Config of a command line, its preset applied.
 func parse(t *testing.T, args ...string) Config {
 	t.Helper()
+	c, err := parseArgs(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// parseArgs parses a command line as the command does.
+func parseArgs(args ...string) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("checker", flag.ContinueOnError)
 	c.registerFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
+		return c, err
 	}
-	return c
+	return c, c.applyPreset(fs)
+}
+
+func TestPresetHot(t *testing.T) {
+	c := parse(t, "-addr", "127.0.0.1:6380", "-preset", "hot")
+	if c.Keys != 10 || c.Writers != 16 || c.Readers != 64 || c.DBConns != 32 {
+		t.Errorf("-preset hot: %d keys, %d writers, %d readers, %d DB connections; want 10, 16, 64, 32",
+			c.Keys, c.Writers, c.Readers, c.DBConns)
+	}
+	if c.Zipf != DefaultZipf || c.Duration != DefaultDuration || c.Preset != "hot" {
+		t.Errorf("-preset hot changed what it does not name: zipf %v, duration %v, preset %q", c.Zipf, c.Duration, c.Preset)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v; want nil", err)
+	}
+}
+
+// TestPresetGivenFlagsWin: a flag on the command line keeps its value, before or after
+// -preset.
+func TestPresetGivenFlagsWin(t *testing.T) {
+	for _, args := range [][]string{
+		{"-addr", "a:1", "-writers", "3", "-preset", "hot"},
+		{"-addr", "a:1", "-preset", "hot", "-writers", "3"},
+	} {
+		c := parse(t, args...)
+		if c.Writers != 3 || c.Keys != 10 {
+			t.Errorf("%v: %d writers, %d keys; want 3 (given) and 10 (preset)", args, c.Writers, c.Keys)
+		}
+	}
+}
+
+func TestPresetUnknown(t *testing.T) {
+	_, err := parseArgs("-addr", "a:1", "-preset", "tepid")
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "-preset:") || !strings.Contains(err.Error(), "hot") {
+		t.Errorf("-preset tepid: %v; want ErrInvalid naming -preset and the presets there are", err)
+	}
+}
+
+func TestMode(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, ModeDel},
+		{[]string{"-write-through"}, ModeWriteThrough},
+		{[]string{"-del-before-commit"}, ModeDelBeforeCommit},
+	} {
+		c := parse(t, append([]string{"-addr", "a:1"}, tt.args...)...)
+		if got := c.mode(); got != tt.want {
+			t.Errorf("%v: mode() = %q; want %q", tt.args, got, tt.want)
+		}
+	}
 }
 
 func TestDefaultsAreValid(t *testing.T) {
@@ -68,6 +128,8 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"-key-prefix", func(c *Config) { c.KeyPrefix = "user " }},
 		{"-db-conns", func(c *Config) { c.DBConns = 0 }},
 		{"-db-conns", func(c *Config) { c.DBConns = maxDBConns + 1 }},
+		{"-preset", func(c *Config) { c.Preset = "tepid" }},
+		{"-write-through", func(c *Config) { c.WriteThrough, c.DelBeforeCommit = true, true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.flag, func(t *testing.T) {

@@ -43,7 +43,8 @@ func newLoad(cfg Config, t *table, log *slog.Logger) *load {
 // under way then still finish (each bounded by its own timeout), so that no write is left
 // committed with its key not yet deleted, which would be counted against the target.
 func (l *load) run(ctx context.Context, readers []reader, writers []cache.Client) {
-	deadline := time.Now().Add(l.cfg.Duration)
+	l.stats.began = time.Now()
+	deadline := l.stats.began.Add(l.cfg.Duration)
 	going := func() bool { return ctx.Err() == nil && time.Now().Before(deadline) }
 	calls := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
@@ -74,7 +75,7 @@ func (l *load) read(ctx context.Context, r reader, p *picker) {
 	body, hit, err := r.c.Get(ctx, key)
 	switch {
 	case err != nil:
-		l.fail("GET", key, err)
+		l.fail(readCall, "GET", key, err)
 	case hit:
 		l.stats.reads.Add(1)
 		l.judge(id, start, body, r.kind)
@@ -95,7 +96,7 @@ func (l *load) judge(id int, start time.Time, body string, kind clientKind) {
 		return
 	}
 	if v := l.ledger.Judge(id, start, version); v.Stale {
-		l.stats.addStale(id, kind, v)
+		l.stats.addStale(id, kind, start, v)
 	}
 }
 
@@ -104,12 +105,12 @@ func (l *load) judge(id int, start time.Time, body string, kind clientKind) {
 func (l *load) fill(ctx context.Context, c cache.Client, id int, key string, p *picker) {
 	body, err := l.table.read(ctx, id)
 	if err != nil {
-		l.fail("SELECT", key, err)
+		l.fail(fillCall, "SELECT", key, err)
 		return
 	}
 	time.Sleep(p.delay(l.cfg.FillDelay))
 	if err := c.Set(ctx, key, body); err != nil {
-		l.fail("SET", key, err)
+		l.fail(fillCall, "SET", key, err)
 		return
 	}
 	l.stats.fills.Add(1)
@@ -124,7 +125,7 @@ func (l *load) write(ctx context.Context, c cache.Client, p *picker, payload str
 	if l.cfg.DelBeforeCommit {
 		version, err := l.table.writeDelFirst(ctx, id, payload, func() error { return c.Del(ctx, key) })
 		if err != nil {
-			l.fail("UPDATE+DEL", key, err)
+			l.fail(writeCall, "UPDATE+DEL", key, err)
 			return
 		}
 		l.ledger.Acked(id, version, time.Now()) // the write is done once committed
@@ -133,26 +134,26 @@ func (l *load) write(ctx context.Context, c cache.Client, p *picker, payload str
 	}
 	version, err := l.table.write(ctx, id, payload)
 	if err != nil {
-		l.fail("UPDATE", key, err)
+		l.fail(writeCall, "UPDATE", key, err)
 		return
 	}
 	if l.cfg.WriteThrough {
 		if err := c.Set(ctx, key, fmt.Sprintf("v%d:%s", version, payload)); err != nil {
-			l.fail("SET", key, err)
+			l.fail(writeCall, "SET", key, err)
 			return
 		}
 	} else if err := c.Del(ctx, key); err != nil {
-		l.fail("DEL", key, err)
+		l.fail(writeCall, "DEL", key, err)
 		return
 	}
 	l.ledger.Acked(id, version, time.Now())
 	l.stats.writes.Add(1)
 }
 
-// fail counts a failed call and logs the first few.
-func (l *load) fail(op, key string, err error) {
-	if n := l.stats.errors.Add(1); n <= maxLoggedErrors {
-		l.log.Warn("call failed", "op", op, "key", key, "err", err, "errors_so_far", n)
+// fail counts a failed call of kind and logs the first few of each kind.
+func (l *load) fail(kind callKind, op, key string, err error) {
+	if n := l.stats.addError(kind); n <= maxLoggedErrors {
+		l.log.Warn("call failed", "op", op, "key", key, "err", err, "failed_so_far", n)
 	}
 }
 

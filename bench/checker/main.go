@@ -3,12 +3,15 @@
 //
 // It runs the look-aside workload against a target (discoh, or Redis or memcached directly)
 // over a PostgreSQL table: readers GET a key and, on a miss, read the row, pause a random
-// -fill-delay and SET it; writers update a row and then DEL its key. Keys are picked with a
-// Zipf distribution, so readers and writers meet on hot keys. It counts stale reads (hits
-// that began after a newer write's DEL was acknowledged) and, after the load, the keys
-// whose cached version differs from the database's. Example:
+// -fill-delay and SET it; writers update a row and then DEL its key (-write-through: SET
+// the new value instead; -del-before-commit: DEL before the COMMIT). Keys are picked with a
+// Zipf distribution, so readers and writers meet on hot keys (-preset hot: 10 keys, 16
+// writers). It reports the hit ratio, the stale reads (hits that began after a newer
+// write's DEL was acknowledged) and the oldest one's age, the keys whose cached version
+// differs from the database's after the load, and the calls that failed. Example:
 //
 //	go run ./bench/checker -protocol redis -addr 127.0.0.1:6380 -duration 10s
+//	go run ./bench/checker -protocol memcached -addr 127.0.0.1:11212 -preset hot
 //
 // The last line of output is a summary for scripts. The exit status is 0 for a completed
 // run, whatever it found; 1 when the run could not be set up; 2 for bad flags. An interrupt
@@ -30,6 +33,10 @@ func main() {
 	var cfg Config
 	cfg.registerFlags(flag.CommandLine)
 	flag.Parse()
+	if err := cfg.applyPreset(flag.CommandLine); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	if cfg.Seed == 0 {
 		cfg.Seed = uint64(time.Now().UnixNano())
 	}

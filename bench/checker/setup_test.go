@@ -29,7 +29,7 @@ func TestSetupErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig(t, cache.Redis, time.Second, closed)
 			tt.mutate(&cfg)
-			res, err := checkWith(t.Context(), cfg, cache.Dial, discard)
+			res, err := checkWith(t.Context(), cfg, cache.Dial, discard, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("check() = %+v, %v; want an error about %s", res, err, tt.want)
 			}
