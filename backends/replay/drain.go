@@ -8,8 +8,9 @@ import "fmt"
 // itself while the old ones are replayed, and a server under a steady stream of writes catches
 // up in one round instead of chasing them. Keys Added while a round ran (its sends failed)
 // unseal it and are replayed in the next round. When a round finds the queue empty, Drain
-// returns nil, the queue sealed. It returns ErrOverflow, replaying nothing, if the queue has
-// overflowed, and replay's error if it fails, the queue unsealed.
+// returns nil, the queue sealed. It returns ErrOverflow or ErrLost, replaying nothing, if the
+// queue has overflowed (see Repair) or was lost (see Reset), and replay's error if it fails, the
+// queue unsealed.
 func (q *Queue) Drain(replay func(keys [][]byte) error) error {
 	for {
 		keys, upto, err := q.next()
@@ -34,7 +35,9 @@ func (q *Queue) next() (keys [][]byte, upto uint64, err error) {
 	switch {
 	case q.closed:
 		return nil, 0, ErrClosed
-	case q.overflow:
+	case q.lost:
+		return nil, 0, ErrLost
+	case q.filter != nil:
 		return nil, 0, ErrOverflow
 	}
 	q.sealed = true
@@ -51,10 +54,11 @@ func (q *Queue) unseal() {
 	q.sealed = false
 }
 
-// Reset is for a queue that overflowed: it calls flush, which empties the
-// server, and then forgets the overflow and every key added before flush
-// was called. It does not seal the queue; call Drain for the keys added
-// during the flush. Reset works on a queue that has not overflowed too.
+// Reset is for a queue that was lost: it calls flush, which empties the
+// server, and then forgets the loss, the filter and every key added before
+// flush was called (a filter that took keys during the flush is kept). It
+// does not seal the queue; call Drain for the keys added during the flush.
+// Reset works on a queue that was not lost too.
 func (q *Queue) Reset(flush func() error) error {
 	q.mu.Lock()
 	closed, upto := q.closed, q.seq
@@ -68,17 +72,21 @@ func (q *Queue) Reset(flush func() error) error {
 	return q.forget(upto, true)
 }
 
-// forget drops the keys last added at or before seq upto, and the overflow
-// too if clearOverflow and it came no later, and compacts the file.
-func (q *Queue) forget(upto uint64, clearOverflow bool) error {
+// forget drops the keys last added at or before seq upto, and with flushed
+// the loss and the filter too if they took nothing later, and compacts the
+// file.
+func (q *Queue) forget(upto uint64, flushed bool) error {
 	q.mu.Lock()
 	for k, e := range q.keys {
 		if e.latest <= upto {
 			delete(q.keys, k)
 		}
 	}
-	if clearOverflow && q.overflow && q.overflowSeq <= upto {
-		q.overflow = false
+	if flushed && q.lost && q.lostSeq <= upto {
+		q.lost = false
+	}
+	if flushed && q.filter != nil && q.filterSeq <= upto {
+		q.filter = nil
 	}
 	q.mu.Unlock()
 	return q.compact()

@@ -38,11 +38,20 @@ func safeInName(c byte) bool {
 		c == '.' || c == '_' || c == '-'
 }
 
-// maxFileSize is the largest file a queue of limit keys can leave behind:
-// every key at MaxKeySize, plus an overflow record.
+// maxFileSize is the largest file a queue of limit keys can leave behind: a
+// filter record, the hash records appended after it before a rewrite, and
+// limit+1 keys at MaxKeySize (written beside the filter of a Repair in
+// progress), plus a lost record.
 func maxFileSize(limit int) int64 {
-	return int64(len(header)) + int64(limit+1)*(recordHead+MaxKeySize)
+	keys := int64(limit+1) * (recordHead + MaxKeySize)
+	hashes := int64(maxHashes(limit)) * (recordHead + hashSize)
+	return int64(len(header)) + recordHead + filterBytes + hashes + keys + recordHead
 }
+
+// maxHashes is how many hash records the file takes after its filter before
+// it is rewritten: the queue's limit, or 65,536 (1.1 MB, half the filter) if
+// that is more, so a small limit does not cost a 2 MB rewrite every few keys.
+func maxHashes(limit int) int { return max(limit, 1<<16) }
 
 // readJournal returns the file's bytes, nothing if it does not exist, and
 // an error wrapping ErrCorrupt if it is larger than maxSize.

@@ -170,35 +170,69 @@ func TestOpenRejects(t *testing.T) {
 }
 
 func TestOverflow(t *testing.T) {
+	long := string(make([]byte, MaxKeySize+1))
 	tests := []struct {
 		name string
 		keys []string
 	}{
 		{"one key too many", []string{"a", "b", "c"}},
-		{"key too long", []string{string(make([]byte, MaxKeySize+1))}},
+		{"key too long", []string{long}},
+		{"keys after the overflow", []string{"a", "b", "c", "d", "a", "e"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			q := open(t, dir, 2)
 			add(t, q, tt.keys...)
-			checkOverflowed(t, q)
+			checkOverflowed(t, q, tt.keys...)
 			q.Close()
-			checkOverflowed(t, open(t, dir, 2))
+			checkOverflowed(t, open(t, dir, 2), tt.keys...)
 		})
 	}
 }
 
-func checkOverflowed(t *testing.T, q *Queue) {
+// checkOverflowed checks that q overflowed into a filter that holds every key of keys, which
+// Drain refuses to replay and Repair hands out.
+func checkOverflowed(t *testing.T, q *Queue, keys ...string) {
 	t.Helper()
-	if !q.Overflowed() || q.Len() != 0 || q.Sealed() {
-		t.Errorf("Overflowed() = %v, Len() = %d, Sealed() = %v; want true, 0, false",
-			q.Overflowed(), q.Len(), q.Sealed())
+	if !q.Overflowed() || q.Lost() || q.Len() != 0 || q.Sealed() || !q.Behind() {
+		t.Errorf("Overflowed() = %v, Lost() = %v, Len() = %d, Sealed() = %v, Behind() = %v; want true, false, 0, false, true",
+			q.Overflowed(), q.Lost(), q.Len(), q.Sealed(), q.Behind())
 	}
 	called := false
 	err := q.Drain(func([][]byte) error { called = true; return nil })
 	if !errors.Is(err, ErrOverflow) || called {
 		t.Errorf("Drain = %v, replay called %v; want ErrOverflow, not called", err, called)
+	}
+	errStop := errors.New("only looking")
+	err = q.Repair(func(untrusted func([]byte) bool) error {
+		for _, k := range keys {
+			if !untrusted([]byte(k)) {
+				t.Errorf("untrusted(%.20q) = false; want true: it was added", k)
+			}
+		}
+		return errStop
+	})
+	if !errors.Is(err, errStop) || !q.Overflowed() {
+		t.Errorf("Repair = %v, Overflowed() = %v after a failed sweep; want %v, true", err, q.Overflowed(), errStop)
+	}
+}
+
+// checkLost checks that q lost track of what the server missed: only a flush (Reset) helps.
+func checkLost(t *testing.T, q *Queue) {
+	t.Helper()
+	if !q.Lost() || q.Overflowed() || q.Len() != 0 || q.Sealed() || !q.Behind() {
+		t.Errorf("Lost() = %v, Overflowed() = %v, Len() = %d, Sealed() = %v, Behind() = %v; want true, false, 0, false, true",
+			q.Lost(), q.Overflowed(), q.Len(), q.Sealed(), q.Behind())
+	}
+	called := false
+	err := q.Drain(func([][]byte) error { called = true; return nil })
+	if !errors.Is(err, ErrLost) || called {
+		t.Errorf("Drain = %v, replay called %v; want ErrLost, not called", err, called)
+	}
+	err = q.Repair(func(func([]byte) bool) error { called = true; return nil })
+	if !errors.Is(err, ErrLost) || called {
+		t.Errorf("Repair = %v, sweep called %v; want ErrLost, not called", err, called)
 	}
 }
 
@@ -347,6 +381,9 @@ func TestClosed(t *testing.T) {
 		"Defer": func() error { return q.Defer([]byte("k")) },
 		"Drain": func() error { return q.Drain(func([][]byte) error { return nil }) },
 		"Reset": func() error { return q.Reset(func() error { return nil }) },
+		"Repair": func() error {
+			return q.Repair(func(func([]byte) bool) error { return nil })
+		},
 	}
 	for name, op := range ops {
 		if err := op(); !errors.Is(err, ErrClosed) {
@@ -358,7 +395,9 @@ func TestClosed(t *testing.T) {
 	}
 }
 
-func TestWriteFailureOverflows(t *testing.T) {
+// A failed write loses nothing: memory still holds every key, and the file is rewritten from
+// it.
+func TestWriteFailureRewritesTheFile(t *testing.T) {
 	dir := t.TempDir()
 	q := open(t, dir, 10)
 	add(t, q, "a")
@@ -374,12 +413,17 @@ func TestWriteFailureOverflows(t *testing.T) {
 	if err := q.Add([]byte("b")); err != nil {
 		t.Errorf("Add = %v; want nil: the flusher writes it", err)
 	}
-	if err := q.Sync(); !errors.Is(err, ErrOverflow) {
-		t.Errorf("Sync on a failing file = %v; want ErrOverflow", err)
+	if err := q.Sync(); err != nil {
+		t.Errorf("Sync on a failing file = %v; want nil: the file was rewritten", err)
 	}
-	checkOverflowed(t, q)
-	q.Close()
-	checkOverflowed(t, open(t, dir, 10))
+	if q.Overflowed() || q.Lost() || q.Len() != 2 {
+		t.Errorf("Overflowed() = %v, Lost() = %v, Len() = %d; want false, false, 2", q.Overflowed(), q.Lost(), q.Len())
+	}
+	add(t, q, "c")
+	q.Sync() // appends to the new file, not the read-only one
+	if got, want := drain(t, open(t, dir, 10)), [][]string{{"a", "b", "c"}}; !equalRounds(got, want) {
+		t.Errorf("reopened after a failed write: replayed %q; want %q", got, want)
+	}
 }
 
 // TestConcurrentAdds shares fsyncs between goroutines; run with -race.
