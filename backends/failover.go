@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"sync/atomic"
@@ -22,22 +23,33 @@ type Request struct {
 // Protocol holds what the failover machinery must say to a server in its own protocol.
 type Protocol struct {
 	Ping   Request                  // a harmless request: probes a server that was down
-	Flush  Request                  // empties a server whose missed invalidations were lost
-	Delete func(key []byte) Request // replays one missed invalidation
+	Flush  Request                  // empties a server whose queue file was damaged, and only then
+	Delete func(key []byte) Request // replays one missed invalidation, or deletes an untrusted key
 	OK     func(reply []byte) bool  // whether a reply to Ping, Flush or Delete is a success
+
+	// List lists every item the server holds, for the repair of a server whose queue
+	// overflowed: it sends its requests on rw, a connection of its own whose every read and
+	// write has a deadline, and hands the items' keys to each in batches, valid until each
+	// returns. It stops at each's first error and returns it.
+	List func(ctx context.Context, rw io.ReadWriter, each func(keys [][]byte) error) error
+	// Owner returns the key whose copy a listed item is part of, so the item is deleted when
+	// that key is (a coherent Redis key's sidecar goes with its key); nil: each item is its own.
+	Owner func(item []byte) []byte
 }
 
 // Failover configures health tracking and the replay of missed invalidations for a pool.
 type Failover struct {
 	Health      health.Config
 	DataDir     string // where each server's queue of missed invalidations is kept
-	ReplayLimit int    // keys kept per server before the queue overflows into a flush
+	ReplayLimit int    // keys kept per server as they are; beyond it, a filter and a repair
 	Protocol    Protocol
 	Log         *slog.Logger // health changes, overflows and repairs; nil logs nothing
 }
 
-// DefaultReplayLimit bounds a down server's queue of missed invalidations: enough for minutes
-// of deletes at a busy site, small enough to replay in seconds; beyond it a flush is cheaper.
+// DefaultReplayLimit bounds the missed invalidations a down server's queue keeps as they are:
+// enough for minutes of deletes at a busy site, small enough to replay in seconds. Beyond it
+// the queue keeps a 2 MB filter of the keys instead, and the returning server is repaired: its
+// keys are listed and those in the filter deleted, which costs a pass over all of them.
 const DefaultReplayLimit = 100_000
 
 // guard gives a server its health tracker and replay queue. A server whose queue holds keys at
@@ -58,7 +70,11 @@ func (s *Server) guard(f *Failover, pool string, down *atomic.Int32) error {
 	s.health.CountDowns(down)
 	s.health.OnReturn(s.catchUp)
 	s.health.OnChange(s.logChange)
-	if q.Len() > 0 || q.Overflowed() {
+	if err := q.Damage(); err != nil {
+		s.log.Error("queue file of missed writes damaged: what the server missed is unknown, "+
+			"so it will be flushed when it returns", "err", err)
+	}
+	if q.Behind() {
 		s.health.Eject(errors.New("missed invalidations from before a restart"))
 	}
 	return nil
@@ -72,7 +88,7 @@ func (s *Server) logChange(state health.State, cause error) {
 		s.log.Warn("server marked down", "cause", cause)
 	case health.StateReturning:
 		s.log.Info("server answers again; replaying what it missed", "keys", s.queue.Len(),
-			"overflowed", s.queue.Overflowed())
+			"overflowed", s.queue.Overflowed(), "lost", s.queue.Lost())
 	case health.StateUp:
 		s.log.Info("server back up")
 	}
@@ -112,8 +128,7 @@ func (s *Server) Missed(key []byte, cause error) bool {
 	return true
 }
 
-// record queues key, and says so once when the queue overflows: the server will be flushed
-// when it returns.
+// record queues key, and says so once when the queue overflows.
 func (s *Server) record(key []byte) {
 	over := s.queue.Overflowed()
 	s.queue.Add(key)
@@ -123,7 +138,9 @@ func (s *Server) record(key []byte) {
 // noteOverflow logs the queue's overflow once, when it was not overflowed before.
 func (s *Server) noteOverflow(before bool) {
 	if !before && s.queue.Overflowed() {
-		s.log.Error("queue of missed writes overflowed: the server will be flushed when it returns",
+		s.log.Error("queue of missed writes overflowed: it now keeps a filter of the keys written "+
+			"while the server is away; when it returns, its keys are listed and only those (and a "+
+			"few the filter mistakes for them) are deleted, nothing else, before it serves reads",
 			"limit", s.queue.Limit())
 	}
 }
@@ -133,16 +150,13 @@ func (s *Server) probe(ctx context.Context) error {
 	return s.do(ctx, s.proto.Ping)
 }
 
-// catchUp runs before a returning server is marked up: it deletes every key the server missed,
-// or flushes it when the queue overflowed or was damaged.
+// catchUp runs before a returning server is marked up: it deletes every key the server missed.
+// When the queue overflowed, those are the keys it holds that the queue's filter holds; only
+// when the queue's file was damaged is the server flushed.
 func (s *Server) catchUp(ctx context.Context) error {
 	s.recovered.Store(time.Now().UnixNano())
-	if s.queue.Overflowed() {
-		s.log.Error("flushing the server: its queue of missed writes overflowed")
-		if err := s.queue.Reset(func() error { return s.do(ctx, s.proto.Flush) }); err != nil {
-			s.log.Warn("flush failed; trying again at the next probe", "err", err)
-			return err
-		}
+	if err := s.mend(ctx); err != nil {
+		return err
 	}
 	return s.queue.Drain(func(keys [][]byte) error {
 		reqs := make([]Request, len(keys))
@@ -153,6 +167,28 @@ func (s *Server) catchUp(ctx context.Context) error {
 	})
 }
 
+// mend flushes a server whose queue was lost, and repairs one whose queue overflowed.
+func (s *Server) mend(ctx context.Context) error {
+	switch {
+	case s.queue.Lost():
+		return s.flush(ctx)
+	case s.queue.Overflowed():
+		return s.repair(ctx)
+	}
+	return nil
+}
+
+// flush empties a server whose queue's file was damaged, the one case where what it missed is
+// unknown.
+func (s *Server) flush(ctx context.Context) error {
+	s.log.Error("flushing the server: its queue file of missed writes was damaged, so what it missed is unknown")
+	if err := s.queue.Reset(func() error { return s.do(ctx, s.proto.Flush) }); err != nil {
+		s.log.Warn("flush failed; trying again at the next probe", "err", err)
+		return err
+	}
+	return nil
+}
+
 // catchUpBatch is how many deletes catch-up writes before it reads their replies.
 const catchUpBatch = 512
 
@@ -161,19 +197,31 @@ func (s *Server) do(ctx context.Context, req Request) error {
 	return s.doAll(ctx, []Request{req})
 }
 
-// doAll sends requests on one fresh connection, whatever the server's health, pipelined in
-// batches of catchUpBatch, and checks every reply.
+// doAll sends requests on one fresh connection and checks every reply.
 func (s *Server) doAll(ctx context.Context, reqs []Request) error {
-	nc, err := s.DialRaw(LaneRESP2)
+	c, err := s.catchUpConn(ctx)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
+	defer c.close()
+	return s.sendAll(c, reqs)
+}
+
+// catchUpConn opens a pipelined connection of its own to the server, whatever its health, that
+// ends at ctx's deadline if it has one.
+func (s *Server) catchUpConn(ctx context.Context) (*conn, error) {
+	nc, err := s.DialRaw(LaneRESP2)
+	if err != nil {
+		return nil, err
+	}
 	if d, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(d)
 	}
-	c := newConn(nc, s.opts.Framer, s.opts.Timeout, &s.slowCalls)
-	defer c.close()
+	return newConn(nc, s.opts.Framer, s.opts.Timeout, &s.slowCalls), nil
+}
+
+// sendAll sends requests on c pipelined in batches of catchUpBatch, and checks every reply.
+func (s *Server) sendAll(c *conn, reqs []Request) error {
 	for len(reqs) > 0 {
 		n := min(len(reqs), catchUpBatch)
 		if err := s.batch(c, reqs[:n]); err != nil {

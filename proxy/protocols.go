@@ -9,7 +9,8 @@ import (
 )
 
 // RedisProtocol is what failover says to a Redis server: PING to probe, DEL to replay a missed
-// invalidation, FLUSHALL when the missed ones were lost.
+// invalidation, SCAN to list the keys of a server to repair, FLUSHALL when its queue file was
+// damaged.
 func RedisProtocol() backends.Protocol {
 	return backends.Protocol{
 		Ping:  backends.Request{Bytes: resp.AppendCommand(nil, []byte("PING"))},
@@ -17,11 +18,15 @@ func RedisProtocol() backends.Protocol {
 		Delete: func(key []byte) backends.Request {
 			return backends.Request{Bytes: resp.AppendCommand(nil, []byte("DEL"), key)}
 		},
-		OK: func(reply []byte) bool { return !resp.IsError(reply) },
+		OK:    func(reply []byte) bool { return !resp.IsError(reply) },
+		List:  listRedis,
+		Owner: redisOwner,
 	}
 }
 
-// MemcacheProtocol is what failover says to a memcached server.
+// MemcacheProtocol is what failover says to a memcached server: version to probe, delete to
+// replay, lru_crawler metadump to list the keys of a server to repair, flush_all when its queue
+// file was damaged.
 func MemcacheProtocol() backends.Protocol {
 	return backends.Protocol{
 		Ping:  backends.Request{Bytes: []byte("version\r\n"), Kind: uint8(mcproto.Version)},
@@ -38,5 +43,6 @@ func MemcacheProtocol() backends.Protocol {
 			}
 			return true
 		},
+		List: listMemcache,
 	}
 }
