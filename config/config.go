@@ -54,6 +54,7 @@ type Pool struct {
 	Servers           []Server
 	Replicas          int    // copies of each key, on distinct servers
 	DataDir           string // data_dir: where missed invalidations are kept; "" = a temp dir
+	ReplayLimit       int    // replay_limit: missed invalidations kept per server as they are
 
 	Backlog            int
 	Preconnect         bool
@@ -138,6 +139,13 @@ const (
 	// DefaultReplicas keeps one copy of each key, as twemproxy does.
 	DefaultReplicas = 1
 
+	// DefaultReplayLimit bounds the missed invalidations a down server's
+	// queue keeps as they are: enough for minutes of deletes at a busy
+	// site, small enough to replay in seconds. Beyond it the queue keeps a
+	// 2 MB filter of the keys, and the returning server is repaired (its
+	// keys listed, those in the filter deleted) instead of replayed.
+	DefaultReplayLimit = 100_000
+
 	// DefaultBacklog is twemproxy's listen backlog.
 	DefaultBacklog = 512
 
@@ -214,6 +222,7 @@ func DefaultPool(name string) *Pool {
 		Timeout:            DefaultTimeout,
 		ServerConnections:  DefaultServerConnections,
 		Replicas:           DefaultReplicas,
+		ReplayLimit:        DefaultReplayLimit,
 		Backlog:            DefaultBacklog,
 		ServerRetryTimeout: DefaultServerRetryTimeout,
 		ServerFailureLimit: DefaultServerFailureLimit,

@@ -40,6 +40,7 @@ var poolFields = []poolField{
 	{"embedded", bind(parseBool, func(p *Pool) *bool { return &p.Embedded })},
 	{"replicas", bind(parseInt, func(p *Pool) *int { return &p.Replicas })},
 	{"data_dir", bind(parseString, func(p *Pool) *string { return &p.DataDir })},
+	{"replay_limit", bind(parseInt, func(p *Pool) *int { return &p.ReplayLimit })},
 	{"client_idle_timeout", bind(parseDuration, func(p *Pool) *time.Duration { return &p.Limits.IdleTimeout })},
 	{"client_write_timeout", bind(parseDuration, func(p *Pool) *time.Duration { return &p.Limits.WriteTimeout })},
 	{"max_request_bytes", bind(parseSize, func(p *Pool) *int { return &p.Limits.MaxRequestBytes })},

@@ -188,6 +188,7 @@ func TestParseDefaults(t *testing.T) {
 		ServerConnections:  1,
 		Servers:            []Server{{Addr: "127.0.0.1:7001", Weight: 1}},
 		Replicas:           1,
+		ReplayLimit:        100_000,
 		Backlog:            512,
 		ServerRetryTimeout: 30 * time.Second,
 		ServerFailureLimit: 2,

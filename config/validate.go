@@ -123,6 +123,7 @@ func (p *Pool) checkBackend(ps *problems) {
 	atLeast(ps, p.field("backlog"), p.Backlog, 0)
 	positive(ps, p.field("server_retry_timeout"), p.ServerRetryTimeout)
 	atLeast(ps, p.field("server_failure_limit"), p.ServerFailureLimit, 1)
+	atLeast(ps, p.field("replay_limit"), p.ReplayLimit, 1)
 	if p.RedisAuth != "" && !p.Redis {
 		ps.add(p.field("redis_auth"), "set on a memcached pool (needs redis: true)")
 	}

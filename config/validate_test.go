@@ -136,6 +136,8 @@ func TestValidateProblems(t *testing.T) {
 			"pools.alpha.server_retry_timeout: 0s must be positive"},
 		{"server failure limit 0", func(c *Config) { c.Pools[0].ServerFailureLimit = 0 },
 			"pools.alpha.server_failure_limit: 0 must be at least 1"},
+		{"replay limit 0", func(c *Config) { c.Pools[0].ReplayLimit = 0 },
+			"pools.alpha.replay_limit: 0 must be at least 1"},
 		{"redis_auth on memcached", func(c *Config) { c.Pools[1].RedisAuth = "pw" },
 			"pools.beta.redis_auth: set on a memcached pool (needs redis: true)"},
 		{"redis_db", func(c *Config) { c.Pools[0].RedisDB = 1 },

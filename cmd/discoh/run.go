@@ -179,7 +179,7 @@ func failover(pc *config.Pool, log *slog.Logger) *backends.Failover {
 	if !pc.Redis {
 		proto = proxy.MemcacheProtocol()
 	}
-	return &backends.Failover{Health: h, DataDir: dir, ReplayLimit: backends.DefaultReplayLimit, Protocol: proto, Log: log}
+	return &backends.Failover{Health: h, DataDir: dir, ReplayLimit: pc.ReplayLimit, Protocol: proto, Log: log}
 }
 
 // frontendFor builds the pool's client-facing server for its protocol.
