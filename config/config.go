@@ -36,6 +36,10 @@ type Config struct {
 	Coherence Coherence
 	Admin     Admin
 	Log       Log
+	// MaxMemory bounds the whole process, in bytes (max_memory; 0: no bound). It is Go's soft
+	// memory limit, and past it discoh refuses large requests and serves pipelines one request
+	// at a time until memory falls back under it.
+	MaxMemory int
 	Path      string // the file it was loaded from; "" when parsed from bytes
 }
 

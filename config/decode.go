@@ -123,6 +123,7 @@ func newViper(doc *document) (*viper.Viper, error) {
 	for _, k := range logKeys {
 		v.MustBindEnv(sectionLog + "." + k)
 	}
+	v.MustBindEnv(keyMaxMemory)
 	return v, v.MergeConfigMap(doc.tree())
 }
 
@@ -135,6 +136,7 @@ func decode(v *viper.Viper, poolNames []string, ps *problems) *Config {
 	lookup(v, sectionAdmin+".listen", parseString, &c.Admin.Listen, ps)
 	lookup(v, sectionLog+".level", parseLevel, &c.Log.Level, ps)
 	lookup(v, sectionLog+".format", parseString, &c.Log.Format, ps)
+	lookup(v, keyMaxMemory, parseSize, &c.MaxMemory, ps)
 	return c
 }
 

@@ -46,6 +46,7 @@ func envVars(poolNames []string) map[string]bool {
 	for _, k := range logKeys {
 		known[envVar(sectionLog+"."+k)] = true
 	}
+	known[envVar(keyMaxMemory)] = true
 	return known
 }
 

@@ -13,12 +13,14 @@ const (
 	sectionLog       = "log"
 	sectionDatabases = "databases"
 	sectionCoherence = "coherence"
+	// keyMaxMemory is the one top-level setting that is not a section: the process's bound.
+	keyMaxMemory = "max_memory"
 )
 
 // isSection reports whether a top-level key is one of discoh's sections, not a pool.
 func isSection(key string) bool {
 	switch key {
-	case sectionPools, sectionAdmin, sectionLog, sectionDatabases, sectionCoherence:
+	case sectionPools, sectionAdmin, sectionLog, sectionDatabases, sectionCoherence, keyMaxMemory:
 		return true
 	}
 	return false
@@ -33,9 +35,10 @@ var (
 // document is a YAML file arranged in discoh's layout, with its structure
 // checked: every section is a map and holds only known keys.
 type document struct {
-	pools map[string]map[string]any // by pool name as written
-	admin map[string]any
-	log   map[string]any
+	pools     map[string]map[string]any // by pool name as written
+	admin     map[string]any
+	log       map[string]any
+	maxMemory any // nil when absent
 }
 
 // arrange accepts both layouts and reports every structural problem:
@@ -46,6 +49,7 @@ func arrange(raw map[string]any) (*document, problems) {
 	doc.pools = arrangePools(poolsSection(raw, &ps), &ps)
 	doc.admin = section(raw, sectionAdmin, adminKeys, &ps)
 	doc.log = section(raw, sectionLog, logKeys, &ps)
+	doc.maxMemory = raw[keyMaxMemory]
 	return doc, ps
 }
 
@@ -143,6 +147,9 @@ func (doc *document) tree() map[string]any {
 	}
 	if doc.log != nil {
 		tree[sectionLog] = doc.log
+	}
+	if doc.maxMemory != nil {
+		tree[keyMaxMemory] = doc.maxMemory
 	}
 	return tree
 }

@@ -261,6 +261,15 @@ func TestParseNumericPassword(t *testing.T) {
 	}
 }
 
+func TestParseMaxMemory(t *testing.T) {
+	if got := mustParse(t, poolYAML()+"max_memory: 512mb\n").MaxMemory; got != 512<<20 {
+		t.Errorf("max_memory: 512mb parsed as %d; want %d", got, 512<<20)
+	}
+	if got := mustParse(t, poolYAML()).MaxMemory; got != 0 {
+		t.Errorf("max_memory absent parsed as %d; want 0 (no bound)", got)
+	}
+}
+
 func TestParseLogLevels(t *testing.T) {
 	tests := []struct {
 		level string
@@ -312,6 +321,10 @@ func TestParseProblems(t *testing.T) {
 			[]string{`pools.main.item_size_max: "2tb" is not a size (want e.g. 1048576, 64kb or 512mb)`}},
 		{"size overflow", poolYAML("item_size_max: 99999999999gb"),
 			[]string{"pools.main.item_size_max: 99999999999 is too large"}},
+		{"max_memory not a size", poolYAML() + "max_memory: lots\n",
+			[]string{`max_memory: "lots" is not a size (want e.g. 1048576, 64kb or 512mb)`}},
+		{"max_memory too small", poolYAML() + "max_memory: 1mb\n",
+			[]string{"max_memory: 1048576 is less than 16777216 (16mb), too little to serve anything"}},
 		{"log level", poolYAML() + "log: {level: loud}\n",
 			[]string{`log.level: "loud" is not a log level (want debug, info, warn or error)`}},
 		{"servers not a list", poolYAML("servers: 5"), []string{"pools.main.servers: 5 is not a list of servers"}},
@@ -382,6 +395,8 @@ func TestEnvOverrides(t *testing.T) {
 			func(c *Config) any { return c.Log }, Log{Level: slog.LevelDebug, Format: "json"}},
 		{"admin", poolYAML(), map[string]string{"DISCOH_ADMIN_LISTEN": "127.0.0.1:9090"},
 			func(c *Config) any { return c.Admin.Listen }, "127.0.0.1:9090"},
+		{"max_memory", poolYAML(), map[string]string{"DISCOH_MAX_MEMORY": "2gb"},
+			func(c *Config) any { return c.MaxMemory }, 2 << 30},
 		{"nutcracker layout", nutcracker, map[string]string{"DISCOH_POOLS_ALPHA_LISTEN": "127.0.0.1:7000"},
 			func(c *Config) any { return c.Pools[0].Listen }, "127.0.0.1:7000"},
 		{"mixed-case pool name", strings.Replace(poolYAML(), "main:", "Main:", 1),

@@ -22,6 +22,7 @@ func (c *Config) Validate() error {
 	}
 	c.checkListenClashes(&ps)
 	c.checkLog(&ps)
+	c.checkMaxMemory(&ps)
 	c.checkCoherence(&ps)
 	return ps.join()
 }
@@ -156,6 +157,15 @@ func (l ClientLimits) check(field func(string) string, ps *problems) {
 		ps.add(field("max_bulk_bytes"), "%d is more than max_request_bytes (%d)", l.MaxBulkBytes, l.MaxRequestBytes)
 	}
 }
+
+func (c *Config) checkMaxMemory(ps *problems) {
+	if c.MaxMemory != 0 && c.MaxMemory < minMaxMemory {
+		ps.add(keyMaxMemory, "%d is less than %d (16mb), too little to serve anything", c.MaxMemory, minMaxMemory)
+	}
+}
+
+// minMaxMemory is the least max_memory accepted: discoh itself needs a few megabytes.
+const minMaxMemory = 16 << 20
 
 func (c *Config) checkLog(ps *problems) {
 	if !slices.Contains(LogFormats, c.Log.Format) {

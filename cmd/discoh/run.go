@@ -18,6 +18,7 @@ import (
 	"github.com/discoh/discoh/config"
 	"github.com/discoh/discoh/embedded"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/internal/memlimit"
 	"github.com/discoh/discoh/mcproto"
 	"github.com/discoh/discoh/mcserver"
 	"github.com/discoh/discoh/proxy"
@@ -38,6 +39,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}()
 	errc := make(chan error, len(cfg.Pools))
 	go returnMemory(ctx)
+	go memlimit.Watch(ctx, int64(cfg.MaxMemory), log)
 	dbs, sources, err := openCoherence(ctx, cfg)
 	if err != nil {
 		return err
