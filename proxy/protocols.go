@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/discoh/discoh/backends"
+	"github.com/discoh/discoh/coherence/guard"
 	"github.com/discoh/discoh/mcproto"
 	"github.com/discoh/discoh/resp"
 )
@@ -16,7 +17,11 @@ func RedisProtocol() backends.Protocol {
 		Ping:  backends.Request{Bytes: resp.AppendCommand(nil, []byte("PING"))},
 		Flush: backends.Request{Bytes: resp.AppendCommand(nil, []byte("FLUSHALL"))},
 		Delete: func(key []byte) backends.Request {
-			return backends.Request{Bytes: resp.AppendCommand(nil, []byte("DEL"), key)}
+			// A coherent key's guard state goes too: a pull that read the database before the
+			// invalidation this replays then finds it gone and is refused (G3, G5), where the
+			// old version left in place would have let it install.
+			del := resp.AppendCommand(nil, []byte("DEL"), key, guard.RedisSidecar(key))
+			return backends.Request{Bytes: del}
 		},
 		OK:    func(reply []byte) bool { return !resp.IsError(reply) },
 		List:  listRedis,
