@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"testing"
-	"time"
 )
 
 // fakeServer is the keys a server holds.
@@ -90,7 +89,7 @@ func TestOverflowSurvivesRestart(t *testing.T) {
 	}{
 		{"closed", true, func(*Queue) {}},
 		{"crashed after a Sync", false, func(q *Queue) { q.Sync() }},
-		{"crashed after the flusher ran", false, func(*Queue) { time.Sleep(20 * SyncDelay) }},
+		{"crashed after the flusher ran", false, waitFlushed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,7 +87,7 @@ func TestSurvivesRestart(t *testing.T) {
 	}{
 		{"closed", true, func(*Queue) {}},
 		{"crashed after a Sync", false, func(q *Queue) { q.Sync() }},
-		{"crashed after the flusher ran", false, func(*Queue) { time.Sleep(20 * SyncDelay) }},
+		{"crashed after the flusher ran", false, waitFlushed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +114,22 @@ func TestSurvivesRestart(t *testing.T) {
 					again.Len(), again.Sealed())
 			}
 		})
+	}
+}
+
+// waitFlushed waits until the flusher has written everything added to q: within SyncDelay,
+// plus the write, which a rewrite with a filter (2 MB) makes slow under the race detector.
+func waitFlushed(q *Queue) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(SyncDelay) {
+		q.mu.Lock()
+		seq := q.seq
+		q.mu.Unlock()
+		q.fileMu.Lock()
+		synced := q.synced
+		q.fileMu.Unlock()
+		if synced >= seq {
+			return
+		}
 	}
 }
 
