@@ -26,7 +26,9 @@ func TestPlainCachesServeStaleReads(t *testing.T) {
 		t.Run(s.protocol, func(t *testing.T) {
 			t.Parallel()
 			srv := s.start(t)
-			res := runCheck(t, testConfig(t, s.protocol, 2*time.Second, srv.Addr), cache.Dial)
+			cfg := testConfig(t, s.protocol, 2*time.Second, srv.Addr)
+			cfg.MinStale = 1
+			res := runCheck(t, cfg, cache.Dial)
 			if res.Writes < minWrites || res.Hits == 0 {
 				t.Fatalf("%d writes, %d hits; want %d writes at least and some hits", res.Writes, res.Hits, minWrites)
 			}

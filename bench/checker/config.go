@@ -95,6 +95,11 @@ type Config struct {
 	DBConns      int           // PostgreSQL connections at most
 	Seed         uint64        // seeds every goroutine's random numbers
 	Preset       string        // the preset the other fields came from, if any
+	// MinWrites and MinStale, if set, make the load go on past Duration, up to 4 times it,
+	// until that many writes were acknowledged and that many stale reads seen: for tests on
+	// a machine too busy for their usual rate, and for tests that must catch a stale read.
+	// No flag sets them.
+	MinWrites, MinStale int
 }
 
 // registerFlags binds c's fields to flags of fs, with the defaults.

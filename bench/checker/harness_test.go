@@ -59,6 +59,7 @@ func testConfig(t *testing.T, protocol string, d time.Duration, addrs ...string)
 		KeyPrefix: DefaultKeyPrefix,
 		DBConns:   testDBConns,
 		Seed:      seed,
+		MinWrites: minWrites, // on a busy machine, run longer rather than fail
 	}
 }
 

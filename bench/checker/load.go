@@ -39,13 +39,17 @@ func newLoad(cfg Config, t *table, log *slog.Logger) *load {
 	return &load{cfg: cfg, table: t, ledger: ledger.New(cfg.Keys), stats: newStats(cfg.Keys), log: log}
 }
 
-// run drives readers and writers for the configured duration, or until ctx is done. Calls
-// under way then still finish (each bounded by its own timeout), so that no write is left
-// committed with its key not yet deleted, which would be counted against the target.
+// maxOvertime is how many times its duration a load may run to reach Config.MinWrites and
+// Config.MinStale.
+const maxOvertime = 4
+
+// run drives readers and writers for the configured duration (longer if MinWrites or
+// MinStale ask for it), or until ctx is done. Calls under way then still finish (each bounded by its own
+// timeout), so that no write is left committed with its key not yet deleted, which would be
+// counted against the target.
 func (l *load) run(ctx context.Context, readers []reader, writers []cache.Client) {
 	l.stats.began = time.Now()
-	deadline := l.stats.began.Add(l.cfg.Duration)
-	going := func() bool { return ctx.Err() == nil && time.Now().Before(deadline) }
+	going := func() bool { return l.going(ctx, time.Now()) }
 	calls := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
 	for i, r := range readers {
@@ -65,6 +69,21 @@ func (l *load) run(ctx context.Context, readers []reader, writers []cache.Client
 		})
 	}
 	wg.Wait()
+}
+
+// going reports whether the load goes on at now: until its duration is over, and then while
+// fewer than MinWrites writes were acknowledged or fewer than MinStale stale reads seen, up to
+// maxOvertime times the duration.
+func (l *load) going(ctx context.Context, now time.Time) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	elapsed := now.Sub(l.stats.began)
+	if elapsed < l.cfg.Duration {
+		return true
+	}
+	short := l.stats.writes.Load() < int64(l.cfg.MinWrites) || l.stats.staleCount() < int64(l.cfg.MinStale)
+	return short && elapsed < maxOvertime*l.cfg.Duration
 }
 
 // read is one look-aside read of a key picked by p.

@@ -59,6 +59,11 @@ func (s *stats) addStale(id int, kind clientKind, start time.Time, v ledger.Verd
 	raise(&s.maxAge, int64(v.Age))
 }
 
+// staleCount is the stale hits so far.
+func (s *stats) staleCount() int64 {
+	return s.stale[single].Load() + s.stale[pooled].Load()
+}
+
 // addError counts a failed call of kind.
 func (s *stats) addError(kind callKind) int64 {
 	s.errorAt.add(time.Since(s.began))
