@@ -80,8 +80,10 @@ func union(a, b *filter) *filter {
 
 // appendBytes appends the filter as filterBytes bytes, words in little-endian order.
 func (f *filter) appendBytes(buf []byte) []byte {
-	for _, w := range f.words {
-		buf = binary.LittleEndian.AppendUint64(buf, w)
+	start := len(buf)
+	buf = append(buf, make([]byte, filterBytes)...)
+	for i, w := range f.words {
+		binary.LittleEndian.PutUint64(buf[start+i*8:], w)
 	}
 	return buf
 }
