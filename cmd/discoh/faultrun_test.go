@@ -89,7 +89,7 @@ func (tg faultTarget) String() string {
 // A count of -1 is measured and logged only: current discoh does not promise it.
 type promise struct {
 	failedOutside, stale, wrong, lost, lostEverywhere int64
-	rejoins                                           bool // every server back rejoins within rejoinBound
+	rejoins                                           bool // every server back rejoins within its outage and rejoinSlack
 	noFailures                                        bool // slow is not dead: no operation fails at all
 	// lostOnFaulted: keys lost (or unreadable) at the end, if any, are all keys of the faulted
 	// servers, which with one copy lost them themselves.
@@ -102,13 +102,14 @@ type promise struct {
 // allZero is the promise of a pool whose every key has a live copy.
 var allZero = promise{rejoins: true}
 
-// rejoinTarget is issue 13's target for a server's rejoin after its return; rejoinBound is what
-// is asserted. discoh probes a down server with exponential backoff from server_retry_timeout
-// (500 ms, 1 s, 2 s, ...), so a server that returns just after a probe waits for the next one:
-// 1.8-2.2 s were measured after a 1 s outage. A rejoin slower than the target is logged.
+// rejoinTarget is issue 13's target for a server's rejoin after its return; what is asserted is
+// the outage plus rejoinSlack. discoh probes a down server with exponential backoff from
+// server_retry_timeout (500 ms, 1 s, 2 s, ...), so a server that returns just after a probe
+// waits for the next one, up to about as long as it was away: 1.4-3.0 s were measured after
+// 1.3 s outages, 3.5-4.0 s after 3 s ones. A rejoin slower than the target is logged.
 const (
 	rejoinTarget = 2 * time.Second
-	rejoinBound  = 4 * time.Second
+	rejoinSlack  = 2500 * time.Millisecond
 )
 
 // faultCase is one fault sequence of the suite.
@@ -116,9 +117,10 @@ type faultCase struct {
 	name       string
 	redisOnly  bool
 	front      bool              // s2 behind a fault proxy
-	burst      bool              // the load starts with a write burst
+	burst      bool              // the load starts with a write burst, and writes 1% of the time after it
 	s2Args     []string          // redis-server arguments of s2
 	prepare    func(e *faultEnv) // runs on the servers before the proxy starts
+	pool       string            // more YAML keys of discoh's pool
 	nutcracker bool              // runs through nutcracker too (in compare mode)
 	ci         []int             // discoh replicas run by default
 	inject     func(e *faultEnv)
@@ -141,7 +143,7 @@ var faultCases = []faultCase{
 		},
 	},
 	{
-		name: "SIGSTOP", nutcracker: true, ci: []int{2},
+		name: "SIGSTOP", nutcracker: true, // in CI as the stall during the burst
 		inject: func(e *faultEnv) {
 			e.sleep(e.len.settle)
 			f := e.stop(1)
@@ -174,23 +176,12 @@ var faultCases = []faultCase{
 	},
 	{
 		name: "stall during write burst", burst: true, nutcracker: true, ci: []int{1, 2},
-		inject: func(e *faultEnv) {
-			e.waitBurst(e.len.burst / 3)
-			e.heldBefore = e.held(1)
-			f := e.stop(1)
-			e.sleep(e.len.outage)
-			e.cont(1, f)
-			e.waitBurst(e.len.burst)
-			e.afterRejoins()
-		},
-		promise: func(replicas int) promise {
-			p := allZero
-			if replicas == 1 {
-				p.failedOutside = -1
-			}
-			p.untouchedKept = true
-			return p
-		},
+		inject: stallDuringBurst, promise: burstPromise,
+	},
+	{
+		// The queue of s2's missed writes overflows (replay_limit) during the stall.
+		name: "stall during write burst, queue overflow", burst: true, pool: "    replay_limit: 1000", ci: []int{2},
+		inject: stallDuringBurst, promise: burstPromise,
 	},
 	{
 		name: "three restarts", nutcracker: true, ci: []int{2},
@@ -315,6 +306,27 @@ var faultCases = []faultCase{
 	},
 }
 
+// stallDuringBurst stops s2 a third of the way through the write burst.
+func stallDuringBurst(e *faultEnv) {
+	e.waitBurst(e.len.burst / 3)
+	e.heldBefore = e.held(1)
+	f := e.stop(1)
+	e.sleep(e.len.outage)
+	e.cont(1, f)
+	e.waitBurst(e.len.burst)
+	e.afterRejoins()
+}
+
+// burstPromise: writes failing during a stall cost the stalled server none of the keys it had.
+func burstPromise(replicas int) promise {
+	p := allZero
+	if replicas == 1 {
+		p.failedOutside = -1
+	}
+	p.untouchedKept = true
+	return p
+}
+
 // TestFaultSuite runs issue 13's fault sequences under load, through discoh (and nutcracker in
 // compare mode), on both protocols, and logs each run's figures and, at the end, the table.
 func TestFaultSuite(t *testing.T) {
@@ -409,15 +421,15 @@ func runFaultCase(t *testing.T, c faultCase, isRedis bool, tg faultTarget) fault
 	if tg.nutcracker {
 		testproc.Nutcracker(t, nutcrackerFaultYAML(e.addr, isRedis, lines), port)
 	} else {
-		logs = startLoggedDiscoh(t, discohFaultYAML(e.addr, isRedis, tg, t.TempDir(), lines), e.addr)
+		logs = startLoggedDiscoh(t, discohFaultYAML(e.addr, isRedis, tg, t.TempDir(), c.pool, lines), e.addr)
 	}
-	seed := uint64(time.Now().UnixNano())
-	burst := 0
-	if c.burst {
-		burst = e.len.burst
+	cfg := faultrun.Config{Addr: e.addr, Dial: e.dial(), Seed: uint64(time.Now().UnixNano())}
+	if c.burst { // most keys stay untouched, as issue 13's 900 keys a stalled server lost to a flush
+		cfg.Burst, cfg.Writes = e.len.burst, 0.01
 	}
+	seed := cfg.Seed
 	var err error
-	e.run, err = faultrun.Start(t.Context(), faultrun.Config{Addr: e.addr, Dial: e.dial(), Burst: burst, Seed: seed})
+	e.run, err = faultrun.Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,11 +489,12 @@ func (e *faultEnv) checkPromise(p promise, f faultrun.Figures) {
 	if p.noFailures && f.Failed != 0 {
 		t.Errorf("%d operations failed; want none", f.Failed)
 	}
+	bound := e.len.outage + rejoinSlack
 	for _, fault := range f.Faults {
 		switch {
 		case !p.rejoins || fault.End.IsZero():
-		case !fault.Rejoined || fault.Rejoin > rejoinBound:
-			t.Errorf("%s: rejoined %v after %v; want within %v", fault.Name, fault.Rejoined, fault.Rejoin, rejoinBound)
+		case !fault.Rejoined || fault.Rejoin > bound:
+			t.Errorf("%s: rejoined %v after %v; want within %v", fault.Name, fault.Rejoined, fault.Rejoin, bound)
 		case fault.Rejoin > rejoinTarget:
 			t.Logf("%s: rejoined after %v, more than issue 13's target of %v", fault.Name, fault.Rejoin, rejoinTarget)
 		}
@@ -652,7 +665,7 @@ func ownedKey(i int, prefix string) string {
 }
 
 // discohFaultYAML is the fault suite's discoh pool over servers ("host:port:weight name").
-func discohFaultYAML(listen string, isRedis bool, tg faultTarget, dataDir string, servers []string) string {
+func discohFaultYAML(listen string, isRedis bool, tg faultTarget, dataDir, extra string, servers []string) string {
 	return fmt.Sprintf(`pools:
   main:
     listen: %s
@@ -665,9 +678,10 @@ func discohFaultYAML(listen string, isRedis bool, tg faultTarget, dataDir string
     replicas: %d
     auto_eject_hosts: %v
     data_dir: %s
+%s
     servers:
       - %s
-`, listen, isRedis, faultTimeout, faultFailureLimit, faultRetry, tg.replicas, tg.autoEject, dataDir, strings.Join(servers, "\n      - "))
+`, listen, isRedis, faultTimeout, faultFailureLimit, faultRetry, tg.replicas, tg.autoEject, dataDir, extra, strings.Join(servers, "\n      - "))
 }
 
 // nutcrackerFaultYAML is the same pool for nutcracker, which ejects a failed server and moves
