@@ -17,9 +17,9 @@ const (
 	DefaultFailureLimit = 2
 	DefaultRetryTimeout = 30 * time.Second
 
-	// DefaultMaxBackoff stops the doubling at 5 minutes: a server that is
-	// back is noticed within minutes, and a dead one costs a probe every 5
-	// minutes per proxy.
+	// DefaultMaxBackoff stops flap damping's doubling of the hold-down at 5
+	// minutes: a server that keeps failing under load soon after it returns
+	// is kept out for at most that long at a time.
 	DefaultMaxBackoff = 5 * time.Minute
 
 	// DefaultFlapWindow and DefaultFlapLimit: a server that goes down 3
@@ -41,8 +41,9 @@ type Config struct {
 	// RetryTimeout is the hold-down: the delay from going down to the first
 	// probe (twemproxy's server_retry_timeout). Positive.
 	RetryTimeout time.Duration
-	// MaxBackoff caps the probe delay, which doubles after every failed probe.
-	// At least RetryTimeout.
+	// MaxBackoff caps the hold-down that flap damping doubles (failed probes
+	// are retried within max(RetryTimeout, 1s), see backoff). At least
+	// RetryTimeout.
 	MaxBackoff time.Duration
 	// FlapWindow and FlapLimit damp flapping: when a server goes down for the
 	// FlapLimit-th time within FlapWindow, its hold-down doubles, and doubles
@@ -101,7 +102,14 @@ func (c Config) holdDown(flaps int) time.Duration {
 	return min(d, c.MaxBackoff)
 }
 
-// backoff is the delay after a failed probe that followed a delay of d.
+// backoff is the delay after a failed probe that followed a delay of d: it doubles up to the
+// longer of RetryTimeout and maxProbeGap. A server that comes back is then found within that
+// time however long it was away (a restarted server rejoins in a second, not after a doubled
+// delay grown while it was dead), and a dead one costs a probe (a connect) every RetryTimeout
+// per proxy, as twemproxy's retries do.
 func (c Config) backoff(d time.Duration) time.Duration {
-	return min(2*d, c.MaxBackoff)
+	return min(2*d, max(c.RetryTimeout, maxProbeGap))
 }
+
+// maxProbeGap is the longest wait between failed probes of a pool whose RetryTimeout is shorter.
+const maxProbeGap = time.Second

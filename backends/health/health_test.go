@@ -104,23 +104,28 @@ func TestFailureLimit(t *testing.T) {
 	}
 }
 
+// TestProbesBackOffUntilOneSucceeds: after a failed probe the delay doubles up to the longer
+// of RetryTimeout and a second, so a server that returns after a long outage is found within
+// a second, not after a delay grown while it was away.
 func TestProbesBackOffUntilOneSucceeds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := &prober{fails: 6}
-		tr := newTracker(t, testConfig(), p.probe)
+		cfg := testConfig()
+		cfg.RetryTimeout = 250 * time.Millisecond
+		tr := newTracker(t, cfg, p.probe)
 		t0 := time.Now()
 		fail(tr, 3)
-		time.Sleep(38*time.Second + time.Millisecond)
+		time.Sleep(5750*time.Millisecond - time.Millisecond)
 		synctest.Wait()
 		if tr.Up() {
 			t.Fatalf("Up() = true before the 7th probe")
 		}
 		time.Sleep(time.Second)
 		synctest.Wait()
-		// Delays 1s, 2s, 4s, 8s, then capped at 8s.
-		want := []time.Duration{1, 3, 7, 15, 23, 31, 39}
+		// Delays 250ms, 500ms, then 1s each.
+		want := []time.Duration{250, 750, 1750, 2750, 3750, 4750, 5750}
 		for i := range want {
-			want[i] *= time.Second
+			want[i] *= time.Millisecond
 		}
 		if got := p.since(t0); !slices.Equal(got, want) {
 			t.Errorf("probes at %v; want %v", got, want)
@@ -164,8 +169,8 @@ func TestStatsWhileDown(t *testing.T) {
 		time.Sleep(time.Second)
 		synctest.Wait()
 		got = tr.Stats()
-		if !errors.Is(got.LastErr, errProbe) || got.Failures != 4 || got.NextProbe != t0.Add(3*time.Second) {
-			t.Errorf("Stats() after a failed probe = %+v; want LastErr %v, 4 failures, next probe at +3s",
+		if !errors.Is(got.LastErr, errProbe) || got.Failures != 4 || got.NextProbe != t0.Add(2*time.Second) {
+			t.Errorf("Stats() after a failed probe = %+v; want LastErr %v, 4 failures, next probe at +2s",
 				got, errProbe)
 		}
 	})
@@ -194,7 +199,7 @@ func TestOnReturnRunsBeforeUp(t *testing.T) {
 			t.Fatalf("after a failed hook: Up() = %v, Stats() = %+v; want down with LastErr %v",
 				tr.Up(), got, errHook)
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(time.Second)
 		synctest.Wait()
 		if !tr.Up() {
 			t.Errorf("Up() = false after the hook succeeded")
@@ -202,8 +207,8 @@ func TestOnReturnRunsBeforeUp(t *testing.T) {
 		if want := []State{StateReturning, StateReturning}; !slices.Equal(seen, want) {
 			t.Errorf("hook saw states %v; want %v", seen, want)
 		}
-		if got, want := p.since(t0), []time.Duration{time.Second, 3 * time.Second}; !slices.Equal(got, want) {
-			t.Errorf("probes at %v; want %v (backoff goes on after a failed hook)", got, want)
+		if got, want := p.since(t0), []time.Duration{time.Second, 2 * time.Second}; !slices.Equal(got, want) {
+			t.Errorf("probes at %v; want %v (probing goes on after a failed hook)", got, want)
 		}
 	})
 }
