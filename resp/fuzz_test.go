@@ -53,7 +53,25 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		checkNeed(t, data, split)
 		checkParseRequestAgrees(t, data)
+		checkResume(t, data, split)
 	})
+}
+
+// checkResume checks that a Parser given a prefix of data, then data, parses data as a fresh
+// one does: a request not whole at the first call is taken up where it stopped.
+func checkResume(t *testing.T, data []byte, split int) {
+	var p Parser
+	if n, _, _, err := p.Parse(data[:split], fuzzLimits); n != 0 || err != nil {
+		return
+	}
+	moved := bytes.Clone(data) // the caller's buffer may move between calls
+	n1, args1, need1, err1 := p.Parse(moved, fuzzLimits)
+	var fresh Parser
+	n2, args2, need2, err2 := fresh.Parse(data, fuzzLimits)
+	if n1 != n2 || need1 != need2 || errText(err1) != errText(err2) || !slices.Equal(strs(args1), strs(args2)) {
+		t.Fatalf("resumed at %d: got n=%d need=%d err=%v %q; want n=%d need=%d err=%v %q",
+			split, n1, need1, err1, strs(args1), n2, need2, err2, strs(args2))
+	}
 }
 
 // parsedRequests is every request parsed from one buffer.

@@ -8,18 +8,38 @@ import "math"
 type Parser struct {
 	args    [][]byte
 	scratch []byte
+	part    partial // a multibulk request not whole at the last call (see resume.go)
 }
 
+// keptArgs is the most arguments' storage a Parser keeps from one request to the next: a
+// request of a million arguments must not leave 24 MB behind it for the connection's life.
+const keptArgs = 4096
+
 // Parse is ParseRequest with the Parser's reusable storage. The arguments it returns are valid
-// until the next call to Parse and for as long as buf is unchanged.
+// until the next call to Parse and for as long as buf is unchanged. A multibulk request that is
+// not whole is taken up where the last call stopped, when the call after passes the same
+// request again with more of it, as ParseRequest asks (see resume.go).
 func (p *Parser) Parse(buf []byte, lim Limits) (n int, args [][]byte, need int, err error) {
+	if cap(p.args) > keptArgs {
+		p.args = nil // the last request's arguments are done with
+	}
+	if p.part.count > 0 && len(buf) >= p.part.pos {
+		return p.resume(buf, lim.orDefaults())
+	}
+	p.part.reset()
 	n, p.args, need, err = parse(buf, p.args, &p.scratch, lim)
+	if n == 0 && err == nil {
+		p.part.start(buf, lim.orDefaults())
+	}
 	return n, p.args, need, err
 }
 
-// Forget drops the last request's arguments, which point into its input, and keeps the
-// storage for the next.
-func (p *Parser) Forget() { clear(p.args[:cap(p.args)]) }
+// Forget drops the last request's arguments, which point into its input, and any partial
+// request's, and keeps the storage for the next.
+func (p *Parser) Forget() {
+	clear(p.args[:cap(p.args)])
+	p.part.reset()
+}
 
 // ParseRequest parses the first complete request in buf, multibulk ("*2\r\n$3\r\nGET\r\n...") or
 // inline ("GET k\r\n"), as redis-server 7 does within lim. It appends the arguments to args[:0]
