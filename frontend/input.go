@@ -53,7 +53,9 @@ func (in *input) discard() {
 // reserve moves unparsed input to the front and makes room for the next read. The buffer grows
 // by doubling as input arrives, towards need (the size of the request being read) but never
 // ahead of the bytes actually received: a client announcing a huge request makes discoh hold
-// no more than it sent.
+// no more than it sent. need is often a lower bound that creeps up as the request arrives (6
+// bytes for each argument still to come): growing by half at least keeps a 20 MB request from
+// being copied over again for each small step.
 func (in *input) reserve(need int) {
 	unread := len(in.buf) - in.r
 	if in.r > 0 && (in.r == len(in.buf) || cap(in.buf)-len(in.buf) < readChunk) {
@@ -65,7 +67,7 @@ func (in *input) reserve(need int) {
 	}
 	size := max(2*cap(in.buf), unread+readChunk)
 	if need > unread+readChunk {
-		size = min(size, need)
+		size = min(size, max(need, unread+unread/2))
 	}
 	grown := make([]byte, unread, size)
 	copy(grown, in.buf[in.r:])

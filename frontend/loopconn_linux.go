@@ -103,11 +103,16 @@ func (c *loopConn) wakeUp() {
 // not keep the loop to itself.
 const stepBatches = 8
 
+// stepBytes is how much input one step reads for a request that is not whole yet: a client
+// sending a huge request (a million-argument MSET is 20 MB) must not keep the loop from its
+// other clients while it arrives, and each read is parsed as it comes (resp.Parser resumes).
+const stepBytes = loopReadBuffer
+
 // step dispatches what the client has sent, reading as needed, until a batch is in flight, the
 // replies wait for the socket, or the input runs out. It runs on the loop's goroutine: reads
 // use the loop's buffer.
 func (c *loopConn) step() {
-	for batches := 0; !c.closed && !c.busy && len(c.pend) == 0; {
+	for batches, read := 0, 0; !c.closed && !c.busy && len(c.pend) == 0; {
 		if batches == stepBatches {
 			c.l.requeue(c)
 			return
@@ -128,7 +133,11 @@ func (c *loopConn) step() {
 		if !c.readable {
 			return
 		}
-		c.read()
+		if read >= stepBytes { // what was read is dispatched or in the client's own buffer
+			c.l.requeue(c)
+			return
+		}
+		read += c.read()
 	}
 }
 
@@ -141,15 +150,16 @@ func (c *loopConn) session() Awaiter {
 	return c.sess
 }
 
-// read reads what the socket holds: into the loop's buffer when no partial request is left
-// over, else after it.
-func (c *loopConn) read() {
+// read reads what the socket holds, up to stepBytes, and returns how much: into the loop's
+// buffer when no partial request is left over, else after it.
+func (c *loopConn) read() int {
 	if len(c.buf) == 0 {
 		c.buf, c.r = c.l.rbuf[:0], 0
 	} else {
 		c.reserve(0)
 	}
 	space := c.buf[len(c.buf):cap(c.buf)]
+	space = space[:min(len(space), stepBytes)]
 	n, err := rawio.Read(int(c.fd), space)
 	switch {
 	case n > 0:
@@ -166,6 +176,7 @@ func (c *loopConn) read() {
 	if n <= 0 {
 		c.keepUnread()
 	}
+	return max(n, 0)
 }
 
 // keepUnread copies input left in the loop's shared buffer into the connection's own, and
