@@ -16,8 +16,9 @@ import (
 
 // Request is an encoded request and its framing kind.
 type Request struct {
-	Bytes []byte
-	Kind  uint8
+	Bytes  []byte
+	Kind   uint8
+	Frames int // replies the request produces; 0 = 1
 }
 
 // Protocol holds what the failover machinery must say to a server in its own protocol.
@@ -35,6 +36,9 @@ type Protocol struct {
 	// Owner returns the key whose copy a listed item is part of, so the item is deleted when
 	// that key is (a coherent Redis key's sidecar goes with its key); nil: each item is its own.
 	Owner func(item []byte) []byte
+	// Copy copies a server's keys back to it from its partners when it comes back restarted
+	// or empty (see Pool.recopy); nil: it is refilled only lazily, by reads that miss.
+	Copy *Copier
 }
 
 // Failover configures health tracking and the replay of missed invalidations for a pool.
@@ -237,7 +241,7 @@ func (s *Server) batch(c *conn, reqs []Request) error {
 	calls := make([]*Call, len(reqs))
 	for i, req := range reqs {
 		calls[i] = NewCall()
-		calls[i].Req, calls[i].Kind = append(calls[i].Req, req.Bytes...), req.Kind
+		calls[i].Req, calls[i].Kind, calls[i].Frames = append(calls[i].Req, req.Bytes...), req.Kind, req.Frames
 		c.send(calls[i])
 	}
 	var err error

@@ -40,6 +40,7 @@ type Pool struct {
 	autoEject bool
 	writes    writes
 	down      atomic.Int32 // servers not up, as their health trackers count them
+	watchers  watchers     // copy-back to servers that come back restarted or empty
 }
 
 // NewPool builds the servers and the ring.
@@ -62,11 +63,17 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	if p.ring, err = ring.New(cfg.Distribution, nodes, hf); err != nil {
 		return nil, fmt.Errorf("backends: %w", err)
 	}
+	p.watchers.closing = make(chan struct{})
 	if cfg.Failover != nil {
 		for _, s := range p.Servers {
 			if err := s.guard(cfg.Failover, cfg.Name, &p.down); err != nil {
 				p.Close()
 				return nil, err
+			}
+		}
+		if cfg.Failover.Protocol.Copy != nil && p.replicas > 1 {
+			for i, s := range p.Servers {
+				s.watch.notify = func() { p.watch(i) }
 			}
 		}
 	}
@@ -147,8 +154,15 @@ func (p *Pool) substitute(key []byte, dst []int) []int {
 // Timeout is the pool's connect, read and write timeout.
 func (p *Pool) Timeout() time.Duration { return p.timeout }
 
-// Close closes every server's connections.
+// Close stops copy-backs and closes every server's connections.
 func (p *Pool) Close() {
+	p.watchers.mu.Lock()
+	if !p.watchers.closed {
+		p.watchers.closed = true
+		close(p.watchers.closing)
+	}
+	p.watchers.mu.Unlock()
+	p.watchers.wg.Wait()
 	for _, s := range p.Servers {
 		if s != nil {
 			s.Close()

@@ -50,8 +50,9 @@ type Server struct {
 	queue  *replay.Queue
 	proto  *Protocol
 
-	pins pins         // connections kept ready for Pin, and the order of blocking calls
-	log  *slog.Logger // with failover: health changes and repairs
+	pins  pins         // connections kept ready for Pin, and the order of blocking calls
+	log   *slog.Logger // with failover: health changes and repairs
+	watch watchState   // with copy-back: whether it came back restarted or empty
 
 	slowCalls atomic.Int32 // slow calls in flight on its connections (see conn.slow)
 	recovered atomic.Int64 // when a connection to it last came back (unix ns); 0 if never lost
@@ -165,6 +166,7 @@ func (s *Server) settleLocked(sl *slot, c *conn, err error) {
 		s.recovered.Store(time.Now().UnixNano()) // a connection came back: it may have restarted empty
 	}
 	sl.c, sl.err = c, nil
+	s.noticeFirst()
 }
 
 // WarmWindow is how long after a server reconnects or returns its misses are looked up on its
@@ -191,7 +193,9 @@ func (s *Server) dial(lane int) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(nc, s.opts.Framer, s.opts.Timeout, &s.slowCalls), nil
+	c := newConn(nc, s.opts.Framer, s.opts.Timeout, &s.slowCalls)
+	s.awaitLoss(c)
+	return c, nil
 }
 
 // errFastFail marks the errors of calls refused because the server is marked down; they say

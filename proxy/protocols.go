@@ -10,8 +10,8 @@ import (
 )
 
 // RedisProtocol is what failover says to a Redis server: PING to probe, DEL to replay a missed
-// invalidation, SCAN to list the keys of a server to repair, FLUSHALL when its queue file was
-// damaged.
+// invalidation, SCAN to list the keys of a server to repair or to copy back, FLUSHALL when its
+// queue file was damaged.
 func RedisProtocol() backends.Protocol {
 	return backends.Protocol{
 		Ping:  backends.Request{Bytes: resp.AppendCommand(nil, []byte("PING"))},
@@ -26,6 +26,7 @@ func RedisProtocol() backends.Protocol {
 		OK:    func(reply []byte) bool { return !resp.IsError(reply) },
 		List:  listRedis,
 		Owner: redisOwner,
+		Copy:  redisCopier(),
 	}
 }
 
@@ -49,5 +50,6 @@ func MemcacheProtocol() backends.Protocol {
 			return true
 		},
 		List: listMemcache,
+		Copy: memcacheCopier(),
 	}
 }
