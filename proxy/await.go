@@ -13,8 +13,8 @@ import (
 // A request that could make the session wait for anything else (a transaction, a blocking
 // command, a subscription, the coherence directory) moves the client to a goroutine first. So
 // does any request while a server of the pool is down: its writes may be journalled for the
-// server's replay, an fsync. Failover and warm-up happen in slow flushes, on a goroutine of
-// their own.
+// server's replay, an fsync. Failover, warm-up and the held parts of a huge multi-key command
+// happen in slow flushes, on a goroutine of their own.
 
 // awaiter counts the calls a batch waits for and tells the waker when the last is in.
 // Finishing some replies sends more calls and waits for them, which must not happen on the
@@ -24,7 +24,7 @@ import (
 type awaiter struct {
 	waker    frontend.Waker
 	waiting  atomic.Int32 // calls still out, plus one while the batch is being counted
-	slow     atomic.Bool  // some call of the batch failed, or came from a server warming up
+	slow     atomic.Bool  // some call failed or came from a server warming up, or a part is held
 	warmable bool         // the pool has copies: misses on a server warming up are warmed
 	// inline is set while the batch's flush runs on the goroutine that completed it (a
 	// backend connection's reader, or the loop): that flush must not send a call and wait.
@@ -52,6 +52,10 @@ func (a *awaiter) add(call *backends.Call) {
 		a.CallDone(call.Err != nil, call.Server)
 	}
 }
+
+// sendsMore marks the batch's flush as one that sends more calls and waits for them (a huge
+// command's held parts): it runs on a goroutine of its own once the calls out are in.
+func (a *awaiter) sendsMore() { a.slow.Store(true) }
 
 // end reports whether the waker will be told: some counted call is still out, or the flush is
 // slow and must run elsewhere (it is told now).
@@ -117,12 +121,7 @@ func (s *Session) Await(w frontend.Waker) (pending, ok bool) {
 			s.awaiter.add(call)
 		}
 		if rp.split != nil {
-			for _, call := range rp.split.calls {
-				s.awaiter.add(call)
-			}
-			for _, call := range rp.split.copies {
-				s.awaiter.add(call)
-			}
+			rp.split.await(&s.awaiter)
 		}
 	}
 	return s.awaiter.end(), true
@@ -149,7 +148,7 @@ func (s *MemcacheSession) Await(w frontend.Waker) (pending, ok bool) {
 		case rp.copies != nil:
 			calls = rp.copies
 		case rp.get != nil:
-			calls = rp.get.calls
+			rp.get.win.await(&s.awaiter)
 		case rp.fanOut != nil:
 			calls = rp.fanOut.calls
 		}

@@ -76,7 +76,7 @@ func unknown(args [][]byte) string {
 
 // route sends a keyed command to the server that owns its keys.
 func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
-	keys, err := cmd.Keys(args, s.keys[:0])
+	keys, err := cmd.Keys(args, kept(s.keys, keptKeys))
 	s.keys = keys
 	switch {
 	case (err != nil || len(keys) == 0) && mayRunKeyless(cmd):
@@ -96,9 +96,10 @@ func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
 }
 
 // routeKeys forwards a command whose keys all live on the same servers to a live copy (a read)
-// or to every live copy (a write), or splits the commands that can be split.
+// or to every live copy (a write), or splits the commands that can be split: across servers,
+// and into parts when huge.
 func (s *Session) routeKeys(cmd *commands.Command, args [][]byte, raw []byte, keys []int) {
-	if !s.sameCopies(args, keys) {
+	if inParts(cmd, keys, raw) || !s.sameCopies(args, keys) {
 		s.routeSplit(cmd, args, keys)
 		return
 	}
@@ -124,6 +125,13 @@ func (s *Session) routeSplit(cmd *commands.Command, args [][]byte, keys []int) {
 	default:
 		s.queue = append(s.queue, reply{split: s.splitKeys(args, keys, spec)})
 	}
+}
+
+// inParts reports whether cmd is split even when one server holds every key: it can be split,
+// and is too big for one part (see parts.go).
+func inParts(cmd *commands.Command, keys []int, raw []byte) bool {
+	_, ok := splitSpecOf(cmd.Name)
+	return ok && oversized(len(keys), len(raw))
 }
 
 // targets returns the live servers for key: all live copies for a write, the best first for a

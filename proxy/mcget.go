@@ -8,24 +8,26 @@ import (
 	"github.com/discoh/discoh/mcproto"
 )
 
-// mcGet is a get, gets, gat or gats whose keys live on several servers: one call per server,
-// merged back in the client's key order. mcGets are pooled with their scratch, so a steady
-// stream of multi-gets allocates nothing.
+// mcGet is a get, gets, gat or gats whose keys live on several servers, or are too many for
+// one part: one call per server, or per part of a huge get (see parts.go), merged back in the
+// client's key order. mcGets are pooled with their scratch, so a steady stream of multi-gets
+// allocates nothing.
 type mcGet struct {
 	kind    mcproto.Kind
 	exptime int64 // gat and gats
 	calls   []*backends.Call
 	keys    keyList // copies of the client's keys, in its order
-	order   []int   // for each key, the index of its server's call
+	order   []int   // for each key, the index of its part's call
+	win     window  // sends the calls part by part
 
-	share [][]byte // scratch: one server's keys
+	parts partSet  // scratch: the keys of each server's open part
 	rest  [][]byte // scratch: what is left of each server's reply
 }
 
 var mcGetPool = sync.Pool{New: func() any { return new(mcGet) }}
 
-// dispatchGet sends each server its share of the keys, or the whole request to the one server
-// that owns them all.
+// dispatchGet sends each server its share of the keys, in parts when huge, or the whole
+// request to the one server that owns them all.
 func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 	s.m.Stats.CmdGet.Add(int64(len(req.Keys)))
 	if len(req.Keys) == 0 { // gat with no keys: nothing to route, memcached answers END
@@ -33,7 +35,7 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 		return
 	}
 	owners, servers := s.owners(req.Keys)
-	if len(servers) == 1 {
+	if len(servers) == 1 && len(req.Keys) <= partKeys { // keys are short: partKeys fit a part
 		call := s.getCall(req, req.Keys)
 		s.send(servers[0], call)
 		s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, keys: len(req.Keys), read: true})
@@ -41,24 +43,45 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 	}
 	g := mcGetPool.Get().(*mcGet)
 	g.kind, g.exptime = req.Kind, req.Exptime
+	n := len(s.m.pool.Servers)
+	g.parts.begin(n)
+	g.win.begin(n)
 	for i, key := range req.Keys {
 		g.keys.add(key)
-		g.order = append(g.order, indexOf(servers, owners[i]))
+		g.order = append(g.order, g.put(req, owners[i], req.Keys[i:i+1]))
 	}
-	for _, server := range servers {
-		share := g.share[:0]
-		for i, key := range req.Keys {
-			if owners[i] == server {
-				share = append(share, key)
-			}
+	for _, server := range g.parts.open {
+		if keys := g.parts.take(server); len(keys) > 0 {
+			g.close(req, server, keys)
 		}
-		call := s.getCall(req, share)
-		clear(share) // the keys point into the client's input
-		g.share = share
-		s.send(server, call)
-		g.calls = append(g.calls, call)
 	}
+	g.win.start(s.send)
 	s.queue = append(s.queue, mcReply{get: g, kind: req.Kind})
+}
+
+// put adds a key to server's part and returns the index of the part's call; a full part is
+// closed at once.
+func (g *mcGet) put(req *mcproto.Request, server int, key [][]byte) int {
+	opened, full := g.parts.put(server, nil, key)
+	if opened {
+		g.parts.index[server] = len(g.calls)
+		g.calls = append(g.calls, backends.NewCall())
+	}
+	c := g.parts.index[server]
+	if full {
+		g.close(req, server, g.parts.take(server))
+	}
+	return c
+}
+
+// close encodes the keys of server's part (after the part's nil head) into its call and hands
+// it to the window.
+func (g *mcGet) close(req *mcproto.Request, server int, part [][]byte) {
+	call := g.calls[g.parts.index[server]]
+	call.Req = mcproto.AppendGetLine(call.Req, req.Kind, req.Exptime, part[1:]...)
+	call.Kind = uint8(req.Kind)
+	clear(part) // the keys point into the client's input
+	g.win.add(call, server)
 }
 
 // owners returns each key's best live server and the distinct servers in first-seen order.
@@ -98,28 +121,29 @@ func (s *MemcacheSession) countHits(reply []byte, keys int) {
 	s.m.Stats.GetMisses.Add(int64(max(keys-hits, 0)))
 }
 
-// finish waits for every server and writes the values in the client's key order. A server's
-// reply holds its keys' values in the order it was asked, misses left out.
+// finish sends the parts still held, waits for every part and writes the values in the
+// client's key order. A part's reply holds its keys' values in the order it asked for them,
+// misses left out.
 func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
-	for _, call := range g.calls {
-		call.Wait()
-	}
+	g.win.drain(s.send)
 	defer g.release()
 	rest := append(g.rest[:0], make([][]byte, len(g.calls))...)
 	g.rest = rest
+	failed := false
 	for i, call := range g.calls {
 		if call.Err != nil {
-			r, ok := g.elsewhere(s, i)
-			if !ok {
-				return s.appendBackendError(dst, call)
-			}
-			rest[i] = r
+			failed = true
 			continue
 		}
 		if _, _, _, err := mcproto.NextValue(call.Reply); err != nil {
 			return append(dst, call.Reply...) // an error line from the server
 		}
 		rest[i] = call.Reply
+	}
+	if failed {
+		if call := g.elsewhere(s, rest); call != nil {
+			return s.appendBackendError(dst, call)
+		}
 	}
 	hits := 0
 	for i, c := range g.order {
@@ -135,26 +159,28 @@ func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
 	return mcproto.AppendEnd(dst)
 }
 
-// elsewhere answers the keys of failed part i from their other copies, key by key, as the
-// VALUE blocks the part would have returned; ok is false when a key has no copy that answers.
-func (g *mcGet) elsewhere(s *MemcacheSession, i int) (blocks []byte, ok bool) {
-	failed := g.calls[i]
+// elsewhere answers the keys of the failed parts from their other copies, key by key, into
+// rest as the VALUE blocks the parts would have returned. It returns the failed call of a key
+// that no copy answers, nil when every key was answered. It makes one pass over the keys,
+// however many parts failed.
+func (g *mcGet) elsewhere(s *MemcacheSession, rest [][]byte) *backends.Call {
 	for k, c := range g.order {
-		if c != i {
+		failed := g.calls[c]
+		if failed.Err == nil {
 			continue
 		}
 		key := g.keys.at(k)
 		req := mcproto.AppendGetLine(nil, g.kind, g.exptime, key)
 		call := askCopies(s.m.pool, key, failed.Server, req, uint8(g.kind), s.send)
 		if call == nil {
-			return nil, false
+			return failed
 		}
 		if v, _, found, _ := mcproto.NextValue(call.Reply); found {
-			blocks = append(blocks, v.Raw...)
+			rest[c] = append(rest[c], v.Raw...)
 		}
 		call.Release()
 	}
-	return mcproto.AppendEnd(blocks), true
+	return nil
 }
 
 // release releases the calls and returns g, emptied, to the pool.
@@ -165,7 +191,11 @@ func (g *mcGet) release() {
 	clear(g.calls)
 	clear(g.rest)
 	g.calls, g.rest = g.calls[:0], g.rest[:0]
+	g.win.reset()
 	g.keys.reset()
-	g.order = g.order[:0]
+	if len(g.order) > keptKeys { // a huge get's scratch does not stay in the pool
+		g.keys = keyList{}
+	}
+	g.order = kept(g.order, keptKeys)
 	mcGetPool.Put(g)
 }

@@ -49,10 +49,18 @@ func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
 		return frontend.Block
 	}
 	action := s.dispatch(req)
-	if s.batch.full(s.m.MaxReplyBytes) && action == frontend.Continue {
+	full := s.batch.full(s.m.MaxReplyBytes)
+	if (full || s.holdsParts()) && action == frontend.Continue {
 		return frontend.EndBatch
 	}
 	return action
+}
+
+// holdsParts reports whether the request just dispatched holds parts back (see
+// Session.holdsParts).
+func (s *MemcacheSession) holdsParts() bool {
+	n := len(s.queue)
+	return n > 0 && s.queue[n-1].get != nil && s.queue[n-1].get.win.holding()
 }
 
 func (s *MemcacheSession) dispatch(req *mcproto.Request) frontend.Action {

@@ -73,10 +73,19 @@ func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
 			s.queue[i].muted = true
 		}
 	}
-	if s.batch.full(s.r.MaxReplyBytes) && action == frontend.Continue {
+	full := s.batch.full(s.r.MaxReplyBytes)
+	if (full || s.holdsParts()) && action == frontend.Continue {
 		return frontend.EndBatch
 	}
 	return action
+}
+
+// holdsParts reports whether the request just dispatched holds parts back until earlier ones
+// are answered (a huge multi-key command): the batch ends with it, so that none of the client's
+// later requests overtakes them.
+func (s *Session) holdsParts() bool {
+	n := len(s.queue)
+	return n > 0 && s.queue[n-1].split != nil && s.queue[n-1].split.win.holding()
 }
 
 // traits says whether the request may run for long on a healthy server (commands.Slow), and
@@ -267,6 +276,10 @@ const (
 	keptReplies = 64
 	keptBytes   = 4 << 10
 )
+
+// keptKeys is the most key positions kept from one request for the next: a million-argument
+// MSET's must not stay with the session.
+const keptKeys = 4096
 
 // kept returns b emptied, or nil when its capacity is over max.
 func kept[E any](b []E, max int) []E {

@@ -9,9 +9,10 @@ import (
 	"github.com/discoh/discoh/resp"
 )
 
-// split is a multi-key command cut into one call per server, and how to merge the replies.
-// Splits are pooled with the scratch that building and merging them use, so a steady stream of
-// MGETs and MSETs allocates nothing.
+// split is a multi-key command cut into calls by server, and how to merge the replies. A huge
+// command is cut into several parts per server, sent a few at a time (see parts.go). Splits
+// are pooled with the scratch that building and merging them use, so a steady stream of MGETs
+// and MSETs allocates nothing.
 type split struct {
 	calls   []*backends.Call
 	copies  []*backends.Call // a write's other copies: waited for, not merged
@@ -19,15 +20,17 @@ type split struct {
 	lenient bool             // merge reads error replies too (else the first one is the answer)
 	partial bool             // merge gets every reply, failed calls' too (INFO): see finish
 	merge   mergeFunc
-	order   []int   // MGET: for each key in the client's order, the index of its call
+	order   []int   // a read: for each key in the client's order, the index of its call
 	writing keyList // keys of a write on their way to several copies (Pool.BeginWrite)
+	// win sends the calls of a split command (splitKeys) part by part; a fan-out sends its
+	// calls itself, and its window stays empty.
+	win window
 
 	// Scratch, kept between uses.
-	parts, copyParts     [][][]byte // the arguments of each server's call, by server
-	servers, copyServers []int      // the servers with a part, in first-seen order
-	replies              [][]byte
-	elems                [][][]byte // MGET: each reply's elements
-	next                 []int
+	parts, copyParts partSet
+	replies          [][]byte
+	elems            [][][]byte // MGET: each reply's elements
+	next             []int
 }
 
 type mergeFunc func(s *Session, sp *split, replies [][]byte, dst []byte) []byte
@@ -51,12 +54,13 @@ func (sp *split) release() {
 	clear(sp.calls)
 	clear(sp.copies)
 	clear(sp.replies)
+	sp.win.reset()
 	for i := range sp.elems {
 		clear(sp.elems[i])
 	}
 	sp.calls, sp.copies, sp.replies = sp.calls[:0], sp.copies[:0], sp.replies[:0]
 	sp.write, sp.lenient, sp.partial, sp.merge = false, false, false, nil
-	sp.order = sp.order[:0]
+	sp.order = kept(sp.order, keptKeys)
 	sp.writing.reset()
 	splitPool.Put(sp)
 }
@@ -84,33 +88,37 @@ func splitSpecOf(name string) (splitSpec, bool) {
 	return splitSpec{}, false
 }
 
-// splitKeys builds one call per server holding some of the keys. Each key travels with the
+// splitKeys builds the calls of a command whose keys are on several servers, or too many for
+// one part: one per server, or per part of a huge command. Each key travels with the
 // arguments spec says, and keeps its relative order. A key goes to its best live copy; a write
 // also goes to its other live copies, whose replies are not merged.
 func (s *Session) splitKeys(args [][]byte, keys []int, spec splitSpec) *split {
 	sp := newSplit(spec.merge)
 	sp.write = spec.write
 	n := len(s.r.pool.Servers)
-	sp.parts, sp.copyParts = grow(sp.parts, n), grow(sp.copyParts, n)
-	sp.servers, sp.copyServers = sp.servers[:0], sp.copyServers[:0]
+	sp.parts.begin(n)
+	sp.copyParts.begin(n)
+	sp.win.begin(n)
 	for _, k := range keys {
 		kv := args[k : k+spec.width]
 		targets := s.targets(args[k], spec.write)
 		if !spec.write {
 			targets = targets[:1] // a read asks the best copy; a failed part asks the others
+			sp.order = append(sp.order, sp.put(&sp.parts, &sp.calls, targets[0], args[0], kv))
+		} else {
+			sp.put(&sp.parts, &sp.calls, targets[0], args[0], kv)
 		}
-		sp.servers = addPart(sp.parts, sp.servers, targets[0], args[0], kv)
-		sp.order = append(sp.order, indexOf(sp.servers, targets[0]))
 		for _, t := range targets[1:] {
-			sp.copyServers = addPart(sp.copyParts, sp.copyServers, t, args[0], kv)
+			sp.put(&sp.copyParts, &sp.copies, t, args[0], kv)
 		}
 		if len(targets) > 1 {
 			s.r.pool.BeginWrite(args[k])
 			sp.writing.add(args[k])
 		}
 	}
-	sp.calls = s.sendParts(sp.calls, sp.parts, sp.servers, spec.write)
-	sp.copies = s.sendParts(sp.copies, sp.copyParts, sp.copyServers, spec.write)
+	sp.closeOpen(&sp.parts, sp.calls)
+	sp.closeOpen(&sp.copyParts, sp.copies)
+	sp.win.start(s.send)
 	return sp
 }
 
@@ -122,29 +130,37 @@ func grow(parts [][][]byte, n int) [][][]byte {
 	return parts
 }
 
-// addPart adds one key's arguments to server's part, starting the part with the command name.
-func addPart(parts [][][]byte, servers []int, server int, name []byte, kv [][]byte) []int {
-	if len(parts[server]) == 0 {
-		servers = append(servers, server)
-		parts[server] = append(parts[server], name)
+// put adds one key's arguments to server's part in ps, whose calls are *calls, and returns
+// the index of the part's call. A full part is closed at once.
+func (sp *split) put(ps *partSet, calls *[]*backends.Call, server int, name []byte, kv [][]byte) int {
+	opened, full := ps.put(server, name, kv)
+	if opened {
+		ps.index[server] = len(*calls)
+		*calls = append(*calls, backends.NewCall())
 	}
-	parts[server] = append(parts[server], kv...)
-	return servers
+	c := ps.index[server]
+	if full {
+		sp.close((*calls)[c], server, ps.take(server))
+	}
+	return c
 }
 
-// sendParts sends each server's part as one call, appended to calls, and empties the parts
-// (their arguments point into the client's input).
-func (s *Session) sendParts(calls []*backends.Call, parts [][][]byte, servers []int, write bool) []*backends.Call {
-	for _, server := range servers {
-		call := backends.NewCall()
-		call.Write = write
-		call.Req = resp.AppendCommand(call.Req, parts[server]...)
-		clear(parts[server])
-		parts[server] = parts[server][:0]
-		s.send(server, call)
-		calls = append(calls, call)
+// closeOpen closes the parts of ps still open once every key is in.
+func (sp *split) closeOpen(ps *partSet, calls []*backends.Call) {
+	for _, server := range ps.open {
+		if args := ps.take(server); len(args) > 0 {
+			sp.close(calls[ps.index[server]], server, args)
+		}
 	}
-	return calls
+}
+
+// close encodes one part into call and hands it to the window. The arguments point into the
+// client's input, valid only while the request is dispatched: the call keeps a copy.
+func (sp *split) close(call *backends.Call, server int, args [][]byte) {
+	call.Write = sp.write
+	call.Req = resp.AppendCommand(call.Req, args...)
+	clear(args)
+	sp.win.add(call, server)
 }
 
 func indexOf(list []int, v int) int {
@@ -156,10 +172,12 @@ func indexOf(list []int, v int) int {
 	return -1
 }
 
-// finish waits for every call, then merges. Any failed call or error reply fails the whole
-// command: a partial answer would look like a wrong one.
+// finish sends the parts still held, waits for every call, then merges. Any failed call or
+// error reply fails the whole command: a partial answer would look like a wrong one. (Parts of
+// a huge write sent before it stay applied, as when a write split across servers fails on one.)
 func (sp *split) finish(s *Session, dst []byte) []byte {
 	defer sp.release()
+	sp.win.drain(s.send)
 	if sp.write || len(sp.copies) > 0 {
 		waitCopies(sp.calls, sp.copies, s.r.pool.Replicas() > 1)
 	}
@@ -196,6 +214,20 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 		}
 	}
 	return sp.merge(s, sp, replies, dst)
+}
+
+// await counts the split's calls that are out for a.
+func (sp *split) await(a *awaiter) {
+	if len(sp.win.parts) > 0 {
+		sp.win.await(a)
+		return
+	}
+	for _, call := range sp.calls {
+		a.add(call)
+	}
+	for _, call := range sp.copies {
+		a.add(call)
+	}
 }
 
 func isMGet(req []byte) bool {
