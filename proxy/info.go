@@ -157,13 +157,15 @@ func (r *Redis) infoStats(b *strings.Builder, p *poolInfo) {
 }
 
 // infoServers lists each server as server<i>:name=...,addr=...,health=...,connected=...,
-// requests=...,failures=...,downs=...,replay_queue=...
+// requests=...,failures=...,downs=...,replay_queue=...,recopied=... (keys copied back to it
+// after it came back restarted or empty)
 func (r *Redis) infoServers(b *strings.Builder, _ *poolInfo) {
 	fmt.Fprintf(b, "replicas:%d\r\n", r.pool.Replicas())
 	for i, sv := range r.pool.Servers {
 		health, _, downs := sv.Health()
-		fmt.Fprintf(b, "server%d:name=%s,addr=%s,health=%s,connected=%v,requests=%d,failures=%d,downs=%d,replay_queue=%d\r\n",
-			i, sv.Name, sv.Addr, health, sv.Connected(), sv.Requests.Load(), sv.Failures.Load(), downs, sv.ReplayQueue())
+		fmt.Fprintf(b, "server%d:name=%s,addr=%s,health=%s,connected=%v,requests=%d,failures=%d,downs=%d,replay_queue=%d,recopied=%d\r\n",
+			i, sv.Name, sv.Addr, health, sv.Connected(), sv.Requests.Load(), sv.Failures.Load(), downs, sv.ReplayQueue(),
+			sv.Recopied())
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,6 +132,8 @@ func testRecopy(t *testing.T, isRedis bool, n int) {
 	ttlOf := func(i int) time.Duration { return map[bool]time.Duration{true: recopyTTL}[i%3 == 0] }
 	var direct recopyServer
 	var read func(k string) (string, error)
+	var del func(k string) error
+	var recopied func() string // what INFO or stats says was copied back to server 1
 	if isRedis {
 		c := st.client(t, 2)
 		for i, k := range keys {
@@ -139,6 +143,10 @@ func testRecopy(t *testing.T, isRedis bool, n int) {
 		}
 		direct = redisServer{st.direct(t, 1)}
 		read = func(k string) (string, error) { return c.Get(context.Background(), k).Result() }
+		del = func(k string) error { return c.Del(context.Background(), k).Err() }
+		recopied = func() string {
+			return regexp.MustCompile(`server1:.*(recopied=\d+)`).FindStringSubmatch(c.Info(t.Context(), "servers").Val() + "server1:recopied=?")[1]
+		}
 	} else {
 		mc := memcache.New(st.addr)
 		mc.Timeout = 3 * time.Second
@@ -156,6 +164,11 @@ func testRecopy(t *testing.T, isRedis bool, n int) {
 			}
 			return string(it.Value), nil
 		}
+		del = mc.Delete
+		stats := dialRaw(t, st.addr)
+		recopied = func() string {
+			return regexp.MustCompile(`STAT server1_(recopied \d+)`).FindStringSubmatch(string(roundTrip(t, stats, "stats\r\n")) + "STAT server1_recopied ?")[1]
+		}
 	}
 	var mine []string // the keys server 1 holds a copy of
 	before := direct.lookup(t, keys)
@@ -172,11 +185,33 @@ func testRecopy(t *testing.T, isRedis bool, n int) {
 	st.servers[1].Kill()
 	st.servers[1] = restartAt(t, isRedis, port)
 	restarted := time.Now()
+	// Meanwhile a client deletes every 7th of them, a key every millisecond or so: a delete
+	// that races with the key's copy must not be undone by it.
+	deleted := make(map[string]bool)
+	var deletes sync.WaitGroup
+	deletes.Go(func() {
+		for i := 0; i < len(mine); i += 7 {
+			if err := del(mine[i]); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+				t.Errorf("delete %s: %v", mine[i], err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	for i := 0; i < len(mine); i += 7 {
+		deleted[mine[i]] = true
+	}
+	want := int64(len(mine) - len(deleted))
 	deadline := restarted.Add(20 * time.Second)
-	for direct.items(t) < int64(len(mine)) && time.Now().Before(deadline) {
+	for direct.items(t) < want && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("%d keys copied back to the restarted server in %v", direct.items(t), time.Since(restarted).Round(time.Millisecond))
+	deletes.Wait()
+	time.Sleep(100 * time.Millisecond) // a copy-back batch in progress ends
+	t.Logf("discoh says of server 1: %s", recopied())
+	if got := recopied(); strings.HasSuffix(got, "=0") || strings.HasSuffix(got, " 0") || strings.HasSuffix(got, "?") {
+		t.Errorf("INFO/stats of server 1: %s; want the keys copied back counted", got)
+	}
 
 	after := direct.lookup(t, mine)
 	missing := 0
@@ -186,6 +221,9 @@ func testRecopy(t *testing.T, isRedis bool, n int) {
 		}
 		h, ok := after[k]
 		switch want := ttlOf(i); {
+		case deleted[k] && ok:
+			t.Errorf("server 1 holds %s = %q, deleted through discoh while it was copied back; want it gone", k, h.value)
+		case deleted[k]:
 		case !ok:
 			missing++
 		case h.value != "v-"+k:
@@ -197,15 +235,19 @@ func testRecopy(t *testing.T, isRedis bool, n int) {
 		}
 	}
 	if missing > 0 {
-		t.Fatalf("the restarted server holds %d of its %d keys (%d missing) after 20s, nothing read through discoh; want all copied back",
-			len(mine)-missing, len(mine), missing)
+		t.Fatalf("the restarted server lacks %d of the %d keys it held a copy of (not deleted since) after 20s, nothing read through discoh; want all copied back",
+			missing, len(mine)-len(deleted))
 	}
 
 	st.servers[0].Kill()
 	st.servers[2].Kill()
 	lost := 0
 	for _, k := range mine {
-		if v, err := read(k); err != nil || v != "v-"+k {
+		v, err := read(k)
+		switch {
+		case deleted[k] && err == nil:
+			t.Errorf("%s, deleted, reads %q after the partners died; want a miss", k, v)
+		case !deleted[k] && (err != nil || v != "v-"+k):
 			lost++
 		}
 	}
