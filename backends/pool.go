@@ -2,6 +2,7 @@ package backends
 
 import (
 	"fmt"
+	"github.com/cespare/xxhash/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -194,8 +195,15 @@ func (p *Pool) SameCopies(keys [][]byte) bool {
 type writes struct {
 	mu   sync.Mutex
 	keys map[string]int
-	seq  atomic.Uint64 // BeginWrite calls so far
+	seqs [writeStripes]atomic.Uint64 // BeginWrite calls so far, by a hash of the key
 }
+
+// writeStripes spreads the write counters over keys: a warm-up copies back unless a write of a
+// key sharing its counter began, so a write to another key rarely stops it (1 in 4096), where
+// one counter for the pool stopped nearly every copy-back under any write load.
+const writeStripes = 4096
+
+func writeStripe(key []byte) int { return int(xxhash.Sum64(key) % writeStripes) }
 
 // BeginWrite records a write of key sent to several copies; EndWrite when all have answered.
 func (p *Pool) BeginWrite(key []byte) {
@@ -205,12 +213,12 @@ func (p *Pool) BeginWrite(key []byte) {
 		p.writes.keys = make(map[string]int)
 	}
 	p.writes.keys[string(key)]++
-	p.writes.seq.Add(1)
+	p.writes.seqs[writeStripe(key)].Add(1)
 }
 
-// WriteSeq counts the replicated writes begun so far: warm-up copies a value back only if no
-// write began while it looked the value up.
-func (p *Pool) WriteSeq() uint64 { return p.writes.seq.Load() }
+// WriteSeq counts the replicated writes of key (and of the keys sharing its counter) begun so
+// far: warm-up copies a value back only if none began while it looked the value up.
+func (p *Pool) WriteSeq(key []byte) uint64 { return p.writes.seqs[writeStripe(key)].Load() }
 
 // EndWrite ends what BeginWrite began.
 func (p *Pool) EndWrite(key []byte) {

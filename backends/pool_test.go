@@ -58,7 +58,7 @@ func TestSameCopiesFollowsHashTags(t *testing.T) {
 func TestWritesInFlight(t *testing.T) {
 	p := testPool(t, 2)
 	k := []byte("k")
-	seq := p.WriteSeq()
+	seq, other := p.WriteSeq(k), p.WriteSeq([]byte("other"))
 	p.BeginWrite(k)
 	p.BeginWrite(k)
 	if !p.Writing(k) || p.Writing([]byte("other")) {
@@ -72,8 +72,11 @@ func TestWritesInFlight(t *testing.T) {
 	if p.Writing(k) {
 		t.Error("both writes ended: Writing = true; want false")
 	}
-	if got := p.WriteSeq() - seq; got != 2 {
-		t.Errorf("WriteSeq advanced by %d; want 2", got)
+	if got := p.WriteSeq(k) - seq; got != 2 {
+		t.Errorf("WriteSeq(k) advanced by %d; want 2", got)
+	}
+	if writeStripe(k) != writeStripe([]byte("other")) && p.WriteSeq([]byte("other")) != other {
+		t.Error("WriteSeq of another key advanced with writes of k; want it unchanged")
 	}
 }
 

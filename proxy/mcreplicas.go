@@ -80,7 +80,7 @@ func (s *MemcacheSession) warm(missed *backends.Call) *backends.Call {
 	if s.m.pool.Writing(key) {
 		return missed // a write (a delete?) has not reached every copy: the partner may be stale
 	}
-	seq := s.m.pool.WriteSeq()
+	seq := s.m.pool.WriteSeq(key)
 	for _, i := range s.m.pool.ReadTargets(key, nil) {
 		if s.m.pool.Servers[i] == missed.Server {
 			continue
@@ -89,9 +89,9 @@ func (s *MemcacheSession) warm(missed *backends.Call) *backends.Call {
 		if !ok {
 			continue
 		}
-		if s.m.pool.WriteSeq() != seq {
-			// A write began meanwhile: do not copy back. A get is still served the value; a
-			// gets needs the server's own cas token, so it stays a miss.
+		if s.m.pool.WriteSeq(key) != seq {
+			// A write of the key began meanwhile: do not copy back. A get is still served the
+			// value; a gets needs the server's own cas token, so it stays a miss.
 			if !gets {
 				missed.Reply = mcproto.AppendEnd(mcproto.AppendValue(missed.Reply[:0], key, v.flags, v.data, 0, false))
 			}

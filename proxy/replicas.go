@@ -152,7 +152,7 @@ func (s *Session) warm(missed *backends.Call) *backends.Call {
 	if s.r.pool.Writing(key) {
 		return missed // a write (a DEL?) has not reached every copy: the partner may be stale
 	}
-	seq := s.r.pool.WriteSeq()
+	seq := s.r.pool.WriteSeq(key)
 	for _, i := range s.r.pool.ReadTargets(key, nil) {
 		if s.r.pool.Servers[i] == missed.Server {
 			continue
@@ -164,7 +164,7 @@ func (s *Session) warm(missed *backends.Call) *backends.Call {
 		s.r.pool.Servers[i].Send(found, s.lane, s.id)
 		found.Wait()
 		if value, ttl, ok := valueAndTTL(found); ok {
-			if s.r.pool.WriteSeq() == seq {
+			if s.r.pool.WriteSeq(key) == seq {
 				s.copyBack(missed.Server, key, value, ttl)
 			}
 			found.Reply = append(found.Reply[:0], resp.AppendBulk(nil, value)...)
