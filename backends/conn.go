@@ -324,7 +324,7 @@ func (c *conn) deliver(buf []byte) (int, error) {
 		call := c.first()
 		if call == nil {
 			if used < len(buf) {
-				return used, errors.New("backends: reply with no request")
+				return used, errNoRequest
 			}
 			return used, nil
 		}
@@ -339,6 +339,10 @@ func (c *conn) deliver(buf []byte) (int, error) {
 		used += n
 	}
 }
+
+// errNoRequest is a reply that arrived with no call waiting: the connection's replies are out of
+// step with its requests, and it cannot be trusted with any call (reply pairing, issue 13).
+var errNoRequest = errors.New("backends: reply with no request")
 
 // scan frames call.frames() replies at the start of buf; 0 means not all have arrived.
 func (c *conn) scan(buf []byte, call *Call) (int, error) {

@@ -233,7 +233,10 @@ func (e *downError) Error() string {
 func (e *downError) Is(target error) bool { return target == ErrDown || target == errFastFail }
 
 // report tells the health tracker how a call ended. Calls refused while the server is marked
-// down and calls on connections discoh closed itself say nothing about whether it is dead.
+// down and calls on connections discoh closed itself say nothing about whether it is dead; nor
+// do calls failed because a reply came out of step (a stray or mistyped reply): the connection
+// is closed and a new one is paired afresh, while the server answers. Marking it down would turn
+// one stray reply into failed calls for everyone until it is probed again.
 func (s *Server) report(err error) {
 	switch {
 	case err != nil && errors.Is(err, errClosedHere):
@@ -245,10 +248,14 @@ func (s *Server) report(err error) {
 	case s.health == nil:
 	case err == nil:
 		s.health.Success()
-	case !errors.Is(err, errFastFail):
+	case !errors.Is(err, errFastFail) && !outOfStep(err):
 		s.health.Failure(err)
 	}
 }
+
+// outOfStep reports whether err failed a call because its connection's replies came out of
+// step with its requests.
+func outOfStep(err error) bool { return errors.Is(err, errNoRequest) || errors.Is(err, errBadReply) }
 
 // Health describes the server for INFO and stats: up, down or returning, and its failures.
 func (s *Server) Health() (state string, failures, downs int64) {

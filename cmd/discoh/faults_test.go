@@ -125,6 +125,11 @@ func TestReplyOutOfStepNeverReachesAClient(t *testing.T) {
 	if wrong > 0 {
 		t.Fatalf("%d wrong replies", wrong)
 	}
+	// The server answers: out-of-step replies cost the calls on their connection, not the
+	// server's health (marked down, every key would fail until it is probed again).
+	if info := c.Info(ctx, "servers").Val(); !strings.Contains(info, "downs=0,") {
+		t.Errorf("stray replies marked the server down:\n%s", info)
+	}
 }
 
 // Writes that fail while a server stalls must not cost the server, once back, any key it had: a
