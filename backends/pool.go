@@ -136,9 +136,25 @@ func (p *Pool) WriteTargets(key []byte, dst []int) []int {
 		}
 	}
 	if len(live) == start && p.autoEject {
-		return p.substitute(key, live)
+		return p.substituteWrite(key, dst[start:], live)
 	}
 	return live
+}
+
+// substituteWrite appends the server that takes a write of key while all of its copies are
+// down, and records the key as missed on each copy: when a copy returns it has the key deleted
+// before it serves reads, rather than serve the value the write replaced (twemproxy serves it).
+func (p *Pool) substituteWrite(key []byte, copies, dst []int) []int {
+	var buf [8]int
+	copies = append(buf[:0], copies...) // dst shares their array: substitute overwrites them
+	start := len(dst)
+	dst = p.substitute(key, dst)
+	if len(dst) > start {
+		for _, i := range copies {
+			p.Servers[i].Missed(key, nil)
+		}
+	}
+	return dst
 }
 
 // substitute appends the first live server on the ring after key's point.

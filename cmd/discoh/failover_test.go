@@ -560,3 +560,29 @@ func TestMemcacheWarmUpUnderWrites(t *testing.T) {
 		t.Errorf("%d of %d gets missed after a server came back empty, with writes to other keys; want 0", missed, len(keys))
 	}
 }
+
+// TestAutoEjectedServerServesNoOldValues: with auto_eject_hosts, writes to a down server's keys
+// go to the next server on the ring; when the server returns, those keys are deleted on it
+// before it serves reads, instead of serving the values the writes replaced (as twemproxy does).
+func TestAutoEjectedServerServesNoOldValues(t *testing.T) {
+	st := startRedisStack(t, 3, "    auto_eject_hosts: true\n    server_failure_limit: 1\n    server_retry_timeout: 100ms")
+	c := st.client(t, 2)
+	ctx := t.Context()
+	keys := writeKeys(t, c, "eject", 60)
+	st.servers[0].Stop()
+	for _, k := range keys {
+		c.Set(ctx, k, "new", 0) // the first of server 0's keys times out and marks it down
+	}
+	st.servers[0].Cont()
+	waitHealthy(t, c)
+	old := 0
+	for _, k := range keys {
+		got, err := c.Get(ctx, k).Result()
+		if err == nil && got != "new" {
+			old++
+		}
+	}
+	if old != 0 {
+		t.Errorf("%d of %d keys read their value from before the server was ejected; want 0", old, len(keys))
+	}
+}
