@@ -108,13 +108,6 @@ const stepBatches = 8
 // other clients while it arrives, and each read is parsed as it comes (resp.Parser resumes).
 const stepBytes = loopReadBuffer
 
-// moveBytes is the largest part of a request the loop reads: a client whose request is not
-// whole at that size moves to a goroutine of its own, which reads the rest and dispatches it.
-// Parsing a million arguments and cutting them into parts for the servers takes tens of
-// milliseconds; the Go scheduler shares the processor between that goroutine and the loop,
-// whose other clients would otherwise wait for all of it.
-const moveBytes = 1 << 20
-
 // step dispatches what the client has sent, reading as needed, until a batch is in flight, the
 // replies wait for the socket, or the input runs out. It runs on the loop's goroutine: reads
 // use the loop's buffer.
@@ -135,10 +128,6 @@ func (c *loopConn) step() {
 		}
 		if c.l.srv.closing.Load() || (c.hup && !c.readable) {
 			c.close()
-			return
-		}
-		if len(c.unread()) > moveBytes {
-			c.move(Block, nil) // a huge request: see moveBytes
 			return
 		}
 		if !c.readable {

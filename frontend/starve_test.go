@@ -55,32 +55,3 @@ func TestPipeliningClientDoesNotStarveItsLoop(t *testing.T) {
 		}
 	})
 }
-
-// A request larger than moveBytes moves its client off the loop while it arrives: the loop's
-// other clients are served meanwhile, and the request, once whole, is answered as usual.
-func TestHugeRequestMovesOffItsLoop(t *testing.T) {
-	srv, addr := serve(t, Limits{EventLoop: true})
-	big, br := dial(t, addr)
-	for range runtime.GOMAXPROCS(0) - 1 { // the next client accepted shares big's loop
-		dial(t, addr)
-	}
-	other, or := dial(t, addr)
-	body := bytes.Repeat([]byte("x"), 2*moveBytes)
-	big.Write([]byte("echo "))
-	big.Write(body[:moveBytes+stepBytes]) // not whole yet, and past moveBytes
-	other.Write([]byte("where\n"))
-	if line, err := or.ReadString('\n'); line != "loop\n" {
-		t.Fatalf("the other client read %q, %v; want loop", line, err)
-	}
-	big.Write(body[moveBytes+stepBytes:])
-	big.Write([]byte("\nwhere\n"))
-	if line, err := br.ReadString('\n'); err != nil || line != string(body)+"\n" {
-		t.Fatalf("echo of %d bytes: read %d bytes, %v", len(body), len(line), err)
-	}
-	if line, err := br.ReadString('\n'); line != "goroutine\n" {
-		t.Fatalf("the huge request's client read %q, %v; want goroutine", line, err)
-	}
-	if n := srv.Moved.Load(); n != 1 {
-		t.Errorf("Moved = %d; want 1", n)
-	}
-}

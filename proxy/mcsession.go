@@ -45,7 +45,7 @@ type mcReply struct {
 // Dispatch implements mcserver.Session. While an event loop serves the client, a request that may block returns frontend.Block
 // untouched, for the goroutine the client moves to.
 func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
-	if s.client.Looped() && (s.mayBlock() || len(req.Keys) > loopArgs) {
+	if s.client.Looped() && s.mayBlock() {
 		return frontend.Block
 	}
 	action := s.dispatch(req)

@@ -205,24 +205,3 @@ func TestSmallMSetStaysWhole(t *testing.T) {
 		t.Fatalf("server got %d requests; want the one MSET of %d arguments", len(requests), len(args)-1)
 	}
 }
-
-// A request of more than loopArgs arguments leaves its event loop before it is cut into
-// parts: the cutting takes long enough to hold up the loop's other clients.
-func TestHugeRequestLeavesTheLoop(t *testing.T) {
-	srv := newBacklogServer(t)
-	client := &loopSwitch{}
-	s := NewRedis("parts", "", onePool(t, srv.addr), slog.New(slog.DiscardHandler)).NewSession(client).(*Session)
-	defer s.Close()
-	args := msetArgs(loopArgs / 2)
-	raw := resp.AppendCommand(nil, args...)
-	if got := s.Dispatch(args, raw); got != frontend.Block {
-		t.Fatalf("Dispatch on the loop: got action %v; want Block", got)
-	}
-	client.moved = true
-	if got := s.Dispatch(args, raw); got != frontend.EndBatch {
-		t.Fatalf("Dispatch off the loop: got action %v; want EndBatch", got)
-	}
-	if out, _ := s.Flush(nil, func([]byte) error { return nil }); string(out) != "+OK\r\n" {
-		t.Fatalf("reply: got %q; want +OK", out)
-	}
-}

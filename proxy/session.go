@@ -60,7 +60,7 @@ func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
 	if local.run == nil {
 		cmd = commands.Lookup(args)
 	}
-	if s.client.Looped() && (s.mayBlock(local, cmd, args) || len(args) > loopArgs) {
+	if s.client.Looped() && s.mayBlock(local, cmd, args) {
 		return frontend.Block
 	}
 	s.r.Stats.Commands.Add(1)
@@ -79,13 +79,6 @@ func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
 	}
 	return action
 }
-
-// loopArgs is the most arguments (memcached: keys) of a request dispatched on an event loop.
-// Cutting a huge multi-key command into parts, every key hashed and every argument copied,
-// takes tens of milliseconds for a million arguments: on a goroutine of its own the Go
-// scheduler shares the processor between it and the loop, whose other clients it would hold
-// up for all that time.
-const loopArgs = 1 << 14
 
 // holdsParts reports whether the request just dispatched holds parts back until earlier ones
 // are answered (a huge multi-key command): the batch ends with it, so that none of the client's
