@@ -111,7 +111,7 @@ func (s *Server) Send(call *Call, lane int, pick uint64) {
 		sl.waiting = append(sl.waiting, call)
 		sl.mu.Unlock()
 		return
-	case time.Now().Before(sl.downUntil):
+	case time.Now().Before(sl.downUntil) && !s.backSince(sl.downUntil.Add(-redialBackoff)):
 		err := sl.err
 		sl.mu.Unlock()
 		call.complete(nil, err)
@@ -122,6 +122,11 @@ func (s *Server) Send(call *Call, lane int, pick uint64) {
 	sl.mu.Unlock()
 	go s.dialSlot(sl, lane)
 }
+
+// backSince reports whether the server came back (it was probed and caught up, or a connection
+// to it came back) after failed: a dial that failed before then says nothing about it now, and
+// failing calls with that error would send a server that just returned straight back down.
+func (s *Server) backSince(failed time.Time) bool { return s.recovered.Load() > failed.UnixNano() }
 
 // dialSlot connects the slot and sends the calls that waited for it, in the order they came.
 // Senders never wait for a dial: an event loop must not, and a dead server's connect timeout

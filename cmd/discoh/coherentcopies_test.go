@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,9 @@ func TestCoherentKeysSurviveAKilledCopy(t *testing.T) {
 			p.servers[0].Kill()
 			step("v2")
 			p.servers[0] = restartEmpty(t, isRedis, p.servers[0].Port)
-			time.Sleep(300 * time.Millisecond) // probed every 100 ms: back up and caught up
+			for _, addr := range p.addrs {
+				waitAllUp(t, isRedis, addr) // back up and caught up on every instance
+			}
 			step("v3")
 			p.servers[1].Kill() // the restarted server now holds every key alone
 			step("v4")
@@ -105,4 +108,28 @@ func checkRead(t *testing.T, c kv, id int, version string, old []string) bool {
 		t.Errorf("%s: GET %s = %q, an older version", version, key, v)
 	}
 	return hit && v == fmt.Sprintf("%s-%d", version, id)
+}
+
+// waitAllUp waits until the discoh at addr reports every server up.
+func waitAllUp(t *testing.T, isRedis bool, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var report string
+		if isRedis {
+			c := redis.NewClient(&redis.Options{Addr: addr})
+			report = c.Info(t.Context(), "servers").Val()
+			c.Close()
+		} else {
+			report = string(roundTrip(t, dialRaw(t, addr), "stats\r\n"))
+		}
+		if report != "" && !strings.Contains(report, "health=down") && !strings.Contains(report, "health=returning") &&
+			!strings.Contains(report, "_health down") && !strings.Contains(report, "_health returning") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("servers not all up after 10 s:\n%s", report)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
