@@ -7,6 +7,7 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/internal/memlimit"
 	"github.com/discoh/discoh/mcproto"
 )
 
@@ -48,8 +49,16 @@ func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
 	if s.client.Looped() && s.mayBlock() {
 		return frontend.Block
 	}
+	if memlimit.Over() && requestSize(req) > memlimit.LargeRequest {
+		if !req.Noreply {
+			s.queueLit(func(dst []byte) []byte {
+				return append(dst, "SERVER_ERROR out of memory (discoh is near max_memory)\r\n"...)
+			})
+		}
+		return frontend.EndBatch
+	}
 	action := s.dispatch(req)
-	full := s.batch.full(s.m.MaxReplyBytes)
+	full := s.batch.full(s.m.MaxReplyBytes) || memlimit.Over() // as for Redis: one request at a time
 	if (full || s.holdsParts()) && action == frontend.Continue {
 		return frontend.EndBatch
 	}
@@ -83,6 +92,15 @@ func (s *MemcacheSession) dispatch(req *mcproto.Request) frontend.Action {
 		return s.dispatchLocal(req)
 	}
 	return frontend.Continue
+}
+
+// requestSize is what a request holds: its value and its keys.
+func requestSize(req *mcproto.Request) int {
+	n := len(req.Data)
+	for _, k := range req.Keys {
+		n += len(k)
+	}
+	return n
 }
 
 // appendKeyCommand re-encodes a delete, incr, decr or touch without noreply: discoh always

@@ -5,6 +5,7 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/internal/memlimit"
 	"github.com/discoh/discoh/proxy/commands"
 	"github.com/discoh/discoh/resp"
 )
@@ -67,13 +68,19 @@ func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
 	s.slow, s.shape = traits(local, cmd, args)
 	from, wasOff, wasSkipping := len(s.queue), s.replyOff, s.skipping
 	s.skipping = false
+	if memlimit.Over() && len(raw) > memlimit.LargeRequest {
+		s.queueError(fmt.Sprintf("OOM discoh is near max_memory: a request of %d bytes is refused until memory falls", len(raw)))
+		return frontend.EndBatch
+	}
 	action := s.dispatch(args, raw, local, cmd)
 	if (wasOff && s.replyOff) || wasSkipping { // CLIENT REPLY ON itself is answered
 		for i := from; i < len(s.queue); i++ {
 			s.queue[i].muted = true
 		}
 	}
-	full := s.batch.full(s.r.MaxReplyBytes)
+	// Near max_memory every request ends its batch: a client's replies are then written before
+	// its next request is read, so clients that do not read their replies stop adding to them.
+	full := s.batch.full(s.r.MaxReplyBytes) || memlimit.Over()
 	if (full || s.holdsParts()) && action == frontend.Continue {
 		return frontend.EndBatch
 	}
