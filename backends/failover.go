@@ -238,25 +238,16 @@ func (s *Server) sendAll(c *conn, reqs []Request) error {
 
 // batch sends reqs on c at once and checks every reply.
 func (s *Server) batch(c *conn, reqs []Request) error {
-	calls := make([]*Call, len(reqs))
-	for i, req := range reqs {
-		calls[i] = NewCall()
-		calls[i].Req, calls[i].Kind, calls[i].Frames = append(calls[i].Req, req.Bytes...), req.Kind, req.Frames
-		c.send(calls[i])
+	replies, err := exchange(c, reqs)
+	if err != nil {
+		return err
 	}
-	var err error
-	for _, call := range calls {
-		call.Wait()
-		switch {
-		case err != nil:
-		case call.Err != nil:
-			err = call.Err
-		case !s.proto.OK(call.Reply):
-			err = fmt.Errorf("backends: %s answered %q", s, call.Reply)
+	for _, reply := range replies {
+		if !s.proto.OK(reply) {
+			return fmt.Errorf("backends: %s answered %q", s, reply)
 		}
-		call.Release()
 	}
-	return err
+	return nil
 }
 
 // closeGuard stops the tracker and closes the queue.
