@@ -196,6 +196,53 @@ func TestPullBeforeNewerInvalidation(t *testing.T) {
 	})
 }
 
+// TestReadersOfAnOvertakenPull (G1, issue 14): a reader that waits for a pull is served the
+// pulled row even when a newer invalidation refuses the pull's install, since the pull read
+// the row after the invalidation the reader saw; a reader that begins after the newer
+// invalidation never gets that row. (discoh once answered the first reader a miss, and under
+// writes each such miss came back as a fill that invalidated the key again.)
+func TestReadersOfAnOvertakenPull(t *testing.T) {
+	forEachCache(t, func(t *testing.T, c *cache) {
+		w := newWorld(t, c, options{cfg: Config{ReadWait: 5 * time.Second}})
+		w.write(t, 1, "v1")
+		slowA := w.probes[0].holdNext(true)
+		t.Cleanup(slowA.Release)
+		w.invalidate(t, w.a, 1) // A's pull reads v1, then stalls before installing
+		<-slowA.reached
+		type reading struct {
+			val string
+			hit bool
+			err error
+		}
+		early := make(chan reading, 1)
+		go func() {
+			v, hit, err := w.a.Read(t.Context(), w.key(1))
+			early <- reading{string(v.Data), hit, err}
+		}()
+		eventually(t, "the early reader to wait for A's pull", func() bool { return w.a.flights.Stats().Joined == 1 })
+
+		w.write(t, 1, "v2")
+		slowB := w.probes[1].holdNext(false)
+		t.Cleanup(slowB.Release)
+		w.invalidate(t, w.b, 1) // the newer invalidation; B's pull waits before querying
+		if got, hit := w.read(t, w.a, 1); !hit || got != "v2" {
+			t.Errorf("read begun after the newer invalidation = %q, hit %v; want %q (its own pull)", got, hit, "v2")
+		}
+		slowA.Release() // A's pull of v1 installs too late: refused
+		if r := <-early; r.err != nil || !r.hit || r.val != "v1" {
+			t.Errorf("reader that waited for the overtaken pull = %q, hit %v, %v; want %q, read after the invalidation it saw",
+				r.val, r.hit, r.err, "v1")
+		}
+		slowB.Release()
+		w.settle()
+		if got := w.a.Stats(); got.InstallsStale != 1 || got.WaitsServed != 2 || got.ReadMisses != 0 {
+			t.Errorf("A: stale installs %d, waits served %d, read misses %d; want 1, 2, 0",
+				got.InstallsStale, got.WaitsServed, got.ReadMisses)
+		}
+		w.wantFresh(t, 1, "v2", false)
+	})
+}
+
 // poisonQuery fails, at run time, for rows whose body is "boom": a real database error
 // caused by the data, as a broken row or a failing function would.
 const poisonQuery = "SELECT CASE WHEN body = 'boom' THEN (1 / (version - version))::text ELSE body END, version " +

@@ -15,16 +15,27 @@ type pullKey struct {
 	version guard.Version
 }
 
-// pulled is the result of a pull, shared by every caller that joined it.
+// pulled is the result of a pull, shared by every caller that joined it. Whether its install
+// was stored is counted (countInstall) but does not change what readers get: see servable.
 type pulled struct {
-	found   bool
-	value   guard.Value
-	outcome guard.Outcome // of the install
+	found bool
+	value guard.Value
 }
 
-// fresh reports whether readers may be served the pulled value: it was found and installed
-// under the version they saw, so it is what the database held after that invalidation.
-func (p pulled) fresh() bool { return p.found && p.outcome == guard.Stored }
+// servable reports whether the readers that waited for this pull may be served its value:
+// the row was found. Whether the install was stored does not matter to them. The pull read
+// the database after the invalidation they saw pending, and so after every write that was
+// acknowledged before they began (its invalidation came before theirs, or they would have
+// seen a newer version): G1 holds for them. An install refused because a newer invalidation
+// came first (G3) keeps the value out of the cache, where a read that begins after that
+// invalidation could find it; the readers already waiting began before it was acknowledged.
+//
+// Answering them a miss instead, as discoh once did, fed on itself under writes: each miss
+// is a look-aside fill a moment later, refused inside the window and turned into one more
+// invalidation, which overtakes the next pull, whose readers miss in turn. In issue 14's
+// write-through load on memcached every read miss was such a reader, and their fills were
+// more than half of all invalidations.
+func (p pulled) servable() bool { return p.found }
 
 // pull runs, or joins, the pull of key for invalidation v: at most one per key and version
 // on this instance however many readers wait for it (G4).
@@ -47,7 +58,7 @@ func (d *Directory) pullUnlessInstalled(ctx context.Context, key []byte, v guard
 	pk := pullKey{key: string(key), version: v}
 	p, shared, err := d.flights.Do(ctx, pk, func() (pulled, error) {
 		if r, err := d.guard.Read(ctx, key, d.cfg.Window); err == nil && r.State == guard.Hit {
-			return pulled{found: true, outcome: guard.Stored, value: r.Value}, nil
+			return pulled{found: true, value: r.Value}, nil
 		}
 		return d.pullAndInstall(pk, src, params)
 	})
@@ -73,11 +84,11 @@ func (d *Directory) pullAndInstall(pk pullKey, src *source.Source, params []any)
 	if !row.Found {
 		d.stats.rowsNotFound.Add(1)
 		out, err := d.guard.InstallAbsent(ctx, key, pk.version)
-		return pulled{outcome: out}, d.countInstall(key, out, err)
+		return pulled{}, d.countInstall(key, out, err)
 	}
 	p := pulled{found: true, value: guard.Value{Data: row.Value, Flags: src.Flags, TTL: src.TTL}}
-	p.outcome, err = d.guard.Install(ctx, key, pk.version, p.value)
-	return p, d.countInstall(key, p.outcome, err)
+	out, err := d.guard.Install(ctx, key, pk.version, p.value)
+	return p, d.countInstall(key, out, err)
 }
 
 // countInstall counts an install's outcome. A refused install is no error: a stale one lost

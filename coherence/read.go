@@ -11,7 +11,9 @@ import (
 // Read handles a client's GET of key: one round trip to the key's cache server for a hit or
 // a miss. A miss grants a fill lease, so that the client's look-aside SET can be stored. A
 // key invalidated and not yet pulled waits, at most ReadWait, for the pull (collapsed with
-// every other reader on this instance, G4) and returns the fresh value, or a miss.
+// every other reader on this instance, G4) and returns the pulled value, even when a newer
+// invalidation refused its install (see pulled.servable), or a miss when the pull failed,
+// found no row or took too long.
 //
 // An error means the cache server did not answer; the client should get an error reply.
 // val.Data may be shared with other readers of the same pull: do not modify it.
@@ -41,7 +43,7 @@ func (d *Directory) awaitPull(ctx context.Context, key []byte, v guard.Version, 
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReadWait)
 	defer cancel()
 	p, err := d.pullUnlessInstalled(ctx, key, v, src, params)
-	if err != nil || !p.fresh() {
+	if err != nil || !p.servable() {
 		d.stats.readMisses.Add(1)
 		return guard.Value{}, false, nil
 	}
