@@ -21,6 +21,14 @@ const (
 	maxBatchBytes = 256 << 10
 	// readBufferSize is the reader's initial buffer; it grows to hold the largest reply.
 	readBufferSize = 16 << 10
+	// replyWindow bounds the reply bytes a connection expects to be owed: calls past it wait in
+	// the queue, their deadline not started, rather than in the server's output buffer. Deep
+	// pipelines of large values then cost the server a few MB per connection, not hundreds,
+	// and the gap between two replies stays short enough for the timeout to mean a dead server.
+	replyWindow = 4 << 20
+	// firstReplyGuess is the reply size assumed before any reply was seen: the first write
+	// carries at most replyWindow/firstReplyGuess calls.
+	firstReplyGuess = 64 << 10
 )
 
 // conn is one pipelined connection to a server. Calls are written in the order they are sent
@@ -44,6 +52,9 @@ type conn struct {
 	// (Call.Slow), on all of its connections: while there are any, a silent connection
 	// may be waiting behind one.
 	slow *atomic.Int32
+	// replySize estimates a reply's bytes (see owed); room is signalled when replies were read.
+	replySize atomic.Int64
+	room      chan struct{}
 
 	wmu sync.Mutex // held by the writer for each write, and by writeNow
 
@@ -61,7 +72,9 @@ func newConn(nc net.Conn, framer Framer, timeout time.Duration, slow *atomic.Int
 		slow:    slow,
 		queue:   make(chan *Call, queueDepth),
 		stop:    make(chan struct{}),
+		room:    make(chan struct{}, 1),
 	}
+	c.replySize.Store(firstReplyGuess)
 	c.io = rawio.NewConn(nc)
 	go c.writeLoop()
 	go c.readLoop()
@@ -201,13 +214,19 @@ func (c *conn) writeLoop() {
 			c.drainQueue(c.failure())
 			return
 		}
+		room := c.awaitRoom()
+		if room == 0 {
+			batch[0].complete(nil, c.failure())
+			c.drainQueue(c.failure())
+			return
+		}
 		buf = append(buf[:0], batch[0].Req...)
 		if len(c.queue) == 0 {
 			// Let the clients that are about to send run first, so one write carries many
 			// requests: a write is a system call, the largest cost per request at low depth.
 			runtime.Gosched()
 		}
-		batch, buf = c.collect(batch, buf)
+		batch, buf = c.collect(batch, buf, room)
 		c.wmu.Lock()
 		ok := c.enqueue(batch) && c.writeOrFail(buf)
 		c.wmu.Unlock()
@@ -235,9 +254,49 @@ func (c *conn) writeOrFail(buf []byte) bool {
 	return true
 }
 
-// collect adds whatever else is queued, up to maxBatchBytes, to batch and buf.
-func (c *conn) collect(batch []*Call, buf []byte) ([]*Call, []byte) {
-	for len(buf) < maxBatchBytes {
+// awaitRoom waits until the replies owed leave room for at least one more call under
+// replyWindow, and returns how many calls fit; 0 means the connection failed meanwhile.
+func (c *conn) awaitRoom() int {
+	for {
+		if n := c.roomFor(); n > 0 {
+			return n
+		}
+		select {
+		case <-c.room:
+		case <-c.stop:
+			return 0
+		}
+	}
+}
+
+// roomFor is how many more calls fit under replyWindow, at the estimated reply size; one
+// always fits on an idle line, however large its reply.
+func (c *conn) roomFor() int {
+	size := max(c.replySize.Load(), 1)
+	c.mu.Lock()
+	owed := int64(len(c.pending) - c.head)
+	c.mu.Unlock()
+	if owed == 0 {
+		return int(max(replyWindow/size, 1))
+	}
+	return int(max((replyWindow-owed*size)/size, 0))
+}
+
+// sawReply moves the reply size estimate towards a reply of n bytes: up at once, so a burst of
+// large values is bounded from its first reply, down by a sixteenth a reply.
+func (c *conn) sawReply(n int) {
+	size := c.replySize.Load()
+	if int64(n) >= size {
+		c.replySize.Store(int64(n))
+	} else {
+		c.replySize.Store(size - (size-int64(n))>>4)
+	}
+}
+
+// collect adds whatever else is queued, up to maxBatchBytes and room calls in all, to batch
+// and buf.
+func (c *conn) collect(batch []*Call, buf []byte, room int) ([]*Call, []byte) {
+	for len(buf) < maxBatchBytes && len(batch) < room {
 		select {
 		case call := <-c.queue:
 			batch = append(batch, call)
@@ -295,6 +354,10 @@ func (c *conn) readLoop() {
 			// The call now oldest could be answered from here: one clock read per read, not
 			// one per reply.
 			c.headSince.Store(time.Now().UnixNano())
+			select {
+			case c.room <- struct{}{}:
+			default:
+			}
 		}
 		if err != nil {
 			c.fail(err)
@@ -321,20 +384,21 @@ func compact(buf []byte, consumed int) []byte {
 func (c *conn) deliver(buf []byte) (int, error) {
 	used := 0
 	for {
-		call := c.first()
+		call, shape := c.first()
 		if call == nil {
 			if used < len(buf) {
 				return used, errNoRequest
 			}
 			return used, nil
 		}
-		n, err := c.scan(buf[used:], call)
+		n, err := c.scan(buf[used:], shape)
 		if err != nil || n == 0 {
 			return used, err
 		}
 		if !c.pop(call) {
 			return used, c.failure() // failed meanwhile: fail completed every pending call
 		}
+		c.sawReply(n)
 		call.complete(buf[used:used+n], nil)
 		used += n
 	}
@@ -344,11 +408,18 @@ func (c *conn) deliver(buf []byte) (int, error) {
 // step with its requests, and it cannot be trusted with any call (reply pairing, issue 13).
 var errNoRequest = errors.New("backends: reply with no request")
 
-// scan frames call.frames() replies at the start of buf; 0 means not all have arrived.
-func (c *conn) scan(buf []byte, call *Call) (int, error) {
+// replyShape is what the reader needs of a call to frame its reply, copied while the call is
+// pending: once a failure completes the call, its owner may release and reuse it.
+type replyShape struct {
+	kind   uint8
+	frames int
+}
+
+// scan frames shape.frames replies at the start of buf; 0 means not all have arrived.
+func (c *conn) scan(buf []byte, shape replyShape) (int, error) {
 	total := 0
-	for range call.frames() {
-		n, err := c.framer(buf[total:], call.Kind)
+	for range shape.frames {
+		n, err := c.framer(buf[total:], shape.kind)
 		if err != nil {
 			return 0, fmt.Errorf("backends: bad reply from server: %w", err)
 		}
@@ -371,13 +442,14 @@ func (c *conn) oldest() (waiting, slow bool) {
 	return true, c.pending[c.head].Slow
 }
 
-func (c *conn) first() *Call {
+func (c *conn) first() (*Call, replyShape) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.head == len(c.pending) {
-		return nil
+		return nil, replyShape{}
 	}
-	return c.pending[c.head]
+	call := c.pending[c.head]
+	return call, replyShape{call.Kind, call.frames()}
 }
 
 // pop removes call from the head of the pending calls and reports whether it was still there:

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -240,4 +242,65 @@ func serverUp(c *redis.Client, name string) bool {
 		}
 	}
 	return false
+}
+
+// Clients that pipeline many GETs of a large value cost the server a bounded output buffer per
+// discoh connection: the calls past the reply window wait in discoh, where no deadline runs,
+// instead of in Redis, whose replies then come too late for the timeout (which once took the
+// server down for everyone). A client of another key is answered throughout.
+func TestDeepPipelinesOfLargeRepliesStayBounded(t *testing.T) {
+	st := startRedisStack(t, 1, "    server_connections: 1")
+	ctx := context.Background()
+	rc := st.client(t, 2)
+	if err := rc.Set(ctx, "big", strings.Repeat("x", 100_000), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rc.Set(ctx, "small", "v", 0)
+	req := []byte(strings.Repeat("*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n", 1000))
+	for range 10 {
+		nc, err := net.Dial("tcp", st.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		go nc.Write(req) // never read: the replies back up into discoh
+	}
+	server := st.direct(t, 0)
+	peak := 0
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		peak = max(peak, peakOutputMemory(t, server))
+		if v, err := rc.Get(ctx, "small").Result(); err != nil || v != "v" {
+			t.Fatalf("GET small during the pipelines = %q, %v", v, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("peak server-side memory of a discoh connection: %.1f MB", float64(peak)/(1<<20))
+	if peak > 16<<20 {
+		t.Errorf("the server buffered up to %d MB of replies for one discoh connection; want at most 16 MB", peak>>20)
+	}
+	if info := rc.Info(ctx, "servers").Val(); !strings.Contains(info, "failures=0,") {
+		t.Errorf("the server's calls failed:\n%s", info)
+	}
+}
+
+// peakOutputMemory returns the largest tot-mem of the server's clients other than the asking one.
+func peakOutputMemory(t *testing.T, server *redis.Client) int {
+	t.Helper()
+	list, err := server.ClientList(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak := 0
+	for line := range strings.Lines(list) {
+		if strings.Contains(line, "cmd=client|list") {
+			continue
+		}
+		for field := range strings.FieldsSeq(line) {
+			if v, ok := strings.CutPrefix(field, "tot-mem="); ok {
+				n, _ := strconv.Atoi(v)
+				peak = max(peak, n)
+			}
+		}
+	}
+	return peak
 }
