@@ -53,10 +53,10 @@ const (
 	callCompleted
 )
 
-// Notifier is told when a call completes, whether it failed (Err set) and which server it went
-// to (nil if none), so that nobody has to wait on it.
+// Notifier is told when a call completes, whether it failed (Err set), which server it went
+// to (nil if none) and how many reply bytes it holds, so that nobody has to wait on it.
 type Notifier interface {
-	CallDone(failed bool, server *Server)
+	CallDone(failed bool, server *Server, replyBytes int)
 }
 
 // Notify arranges for n.CallDone to run once c completes, on the goroutine completing it, and
@@ -112,13 +112,13 @@ func (c *Call) complete(reply []byte, err error) {
 	}
 	// Once done is signalled the waiter may release c, so the notifier is read before.
 	var n Notifier
-	server := c.Server
+	server, size := c.Server, len(c.Reply)
 	if c.state.Swap(callCompleted) == callArmed {
 		n = c.notify
 	}
 	c.done <- struct{}{}
 	if n != nil {
-		n.CallDone(err != nil, server)
+		n.CallDone(err != nil, server, size)
 	}
 }
 

@@ -25,6 +25,7 @@ type awaiter struct {
 	waker    frontend.Waker
 	waiting  atomic.Int32 // calls still out, plus one while the batch is being counted
 	slow     atomic.Bool  // some call failed or came from a server warming up, or a part is held
+	bytes    atomic.Int64 // reply bytes of the calls in so far
 	warmable bool         // the pool has copies: misses on a server warming up are warmed
 	// inline is set while the batch's flush runs on the goroutine that completed it (a
 	// backend connection's reader, or the loop): that flush must not send a call and wait.
@@ -34,6 +35,7 @@ type awaiter struct {
 func (a *awaiter) begin(w frontend.Waker, pool *backends.Pool) {
 	a.waker = w
 	a.slow.Store(false)
+	a.bytes.Store(0)
 	a.warmable = pool.Replicas() > 1
 	a.inline = false
 	a.waiting.Store(1) // so Ready cannot run before every call is counted
@@ -49,7 +51,7 @@ func (a *awaiter) flushed() { a.inline = false }
 func (a *awaiter) add(call *backends.Call) {
 	a.waiting.Add(1)
 	if !call.Notify(a) {
-		a.CallDone(call.Err != nil, call.Server)
+		a.CallDone(call.Err != nil, call.Server, len(call.Reply))
 	}
 }
 
@@ -63,7 +65,7 @@ func (a *awaiter) end() (pending bool) {
 	if a.waiting.Add(-1) != 0 {
 		return true
 	}
-	if a.slow.Load() {
+	if a.flushIsSlow() {
 		a.waker.Ready(true)
 		return true
 	}
@@ -72,15 +74,26 @@ func (a *awaiter) end() (pending bool) {
 }
 
 // CallDone implements backends.Notifier.
-func (a *awaiter) CallDone(failed bool, server *backends.Server) {
+func (a *awaiter) CallDone(failed bool, server *backends.Server, replyBytes int) {
 	if failed || (a.warmable && server != nil && server.Warming()) {
 		a.slow.Store(true)
 	}
+	a.bytes.Add(int64(replyBytes))
 	if a.waiting.Add(-1) == 0 {
-		slow := a.slow.Load()
+		slow := a.flushIsSlow()
 		a.inline = !slow
 		a.waker.Ready(slow)
 	}
+}
+
+// inlineFlushBytes is the most reply data a flush copies on the goroutine that completed the
+// batch. A larger one runs on a goroutine of its own: copying tens of MB to a client on a
+// backend connection's reader held every other client's replies on that connection, long
+// enough under load for its timeout to fail it.
+const inlineFlushBytes = 256 << 10
+
+func (a *awaiter) flushIsSlow() bool {
+	return a.slow.Load() || a.bytes.Load() > inlineFlushBytes
 }
 
 // mayBlock reports whether dispatching args (local, or else cmd), or flushing its reply, may

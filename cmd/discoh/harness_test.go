@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,8 @@ func startStack(t *testing.T, isRedis bool, n int, extra string) *stack {
 	return st
 }
 
-// startDiscoh runs discoh on the YAML config until the test ends.
+// startDiscoh runs discoh on the YAML config until the test ends; its log goes to stderr when
+// TEST_DISCOH_LOG is set.
 func startDiscoh(t *testing.T, yaml, addr string) func() error {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml))
@@ -75,7 +77,11 @@ func startDiscoh(t *testing.T, yaml, addr string) func() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logTo io.Writer = io.Discard
+	if os.Getenv("TEST_DISCOH_LOG") != "" {
+		logTo = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	go func() { done <- run(ctx, cfg, log) }()
 	if err := testproc.WaitListening(addr, 5*time.Second); err != nil {
 		cancel()
