@@ -171,6 +171,16 @@ func (p *Pool) substitute(key []byte, dst []int) []int {
 // Timeout is the pool's connect, read and write timeout.
 func (p *Pool) Timeout() time.Duration { return p.timeout }
 
+// Abort fails every call in flight on the pool's servers and refuses new ones: a shutdown whose
+// drain time is up has nothing left to wait for. Close must still be called.
+func (p *Pool) Abort() {
+	for _, s := range p.Servers {
+		if s != nil {
+			s.abort()
+		}
+	}
+}
+
 // Close stops copy-backs and closes every server's connections.
 func (p *Pool) Close() {
 	p.watchers.mu.Lock()

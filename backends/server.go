@@ -329,8 +329,14 @@ func (s *Server) Connected() bool {
 
 // Close closes the server's connections; calls in flight end with ErrClosed.
 func (s *Server) Close() {
-	s.closed.Store(true)
+	s.abort()
 	s.closeGuard()
+}
+
+// abort closes the server's connections, failing the calls in flight on them, and refuses new
+// calls; its replay queue stays open.
+func (s *Server) abort() {
+	s.closed.Store(true)
 	s.closeSpares()
 	for lane := range s.slots {
 		for i := range s.slots[lane] {

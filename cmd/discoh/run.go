@@ -26,8 +26,20 @@ import (
 	"github.com/discoh/discoh/respserver"
 )
 
-// drainTimeout bounds how long a shutdown waits for clients' in-flight requests.
+// drainTimeout bounds how long a shutdown takes: clients' requests already read are answered
+// until stopGrace before it; then the calls still out fail, and every client is closed.
 var drainTimeout = 10 * time.Second
+
+// stopGrace is the part of drainTimeout kept for closing: blocked clients' error replies
+// (frontend's expired grace), failing what is in flight, closing the servers' connections.
+const stopGrace = 500 * time.Millisecond
+
+// served is one pool being served: its front end and its servers.
+type served struct {
+	name string
+	srv  *frontend.Server
+	pool *backends.Pool
+}
 
 // run serves every pool of cfg until ctx ends, then drains and stops.
 func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -47,50 +59,51 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if dbs != nil {
 		defer dbs.Close()
 	}
-	var servers []*frontend.Server
-	var names []string
+	var pools []served
 	for _, pc := range cfg.Pools {
-		srv, stop, err := startPool(pc, log, errc, coherenceFor(pc, dbs, sources, cfg, log))
+		p, stop, err := startPool(pc, log, errc, coherenceFor(pc, dbs, sources, cfg, log))
 		if err != nil {
 			return err
 		}
 		stops = append(stops, stop)
-		servers = append(servers, srv)
-		names = append(names, pc.Name)
+		pools = append(pools, p)
 	}
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
 	case err = <-errc:
 	}
-	shutdown(servers, names, log)
+	shutdown(pools, log)
 	return err
 }
 
 // shutdown drains every pool at once: each stops accepting and answers what its clients sent,
-// in parallel, so one pool's slow clients take no drain time from another's. Clients left when
-// drainTimeout ends are closed.
-func shutdown(servers []*frontend.Server, names []string, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+// in parallel, so one pool's slow clients take no drain time from another's. When the drain time
+// is up, the calls still out fail (a backlog of clients that do not read would otherwise be
+// waited for) and the clients left are closed.
+func shutdown(pools []served, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout-stopGrace)
 	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i, srv := range servers {
+	for _, p := range pools {
 		wg.Go(func() {
-			if err := srv.Shutdown(ctx); err != nil {
-				log.Warn("clients closed before their requests drained", "pool", names[i], "err", err)
+			abort := context.AfterFunc(ctx, p.pool.Abort)
+			if err := p.srv.Shutdown(ctx); err != nil {
+				log.Warn("clients closed before their requests drained", "pool", p.name, "err", err)
 			}
-			log.Info("pool stopped", "pool", names[i], "took", time.Since(start))
+			abort()
+			log.Info("pool stopped", "pool", p.name, "took", time.Since(start))
 		})
 	}
 	wg.Wait()
 }
 
 // startPool starts one pool's embedded servers (if any), backends and listener.
-func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error, dir dirMaker) (*frontend.Server, func(), error) {
+func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error, dir dirMaker) (served, func(), error) {
 	specs, stopEmbedded, err := serverSpecs(pc)
 	if err != nil {
-		return nil, nil, err
+		return served{}, nil, err
 	}
 	pool, err := backends.NewPool(backends.PoolConfig{
 		Name: pc.Name, Servers: specs, Hash: pc.Hash, Distribution: pc.Distribution, HashTag: pc.HashTag,
@@ -98,20 +111,20 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error, dir dirMake
 	})
 	if err != nil {
 		stopEmbedded()
-		return nil, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
+		return served{}, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
 	}
 	ln, err := net.Listen("tcp", pc.Listen)
 	if err != nil {
 		pool.Close()
 		stopEmbedded()
-		return nil, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
+		return served{}, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
 	}
 	d, err := dir(pool)
 	if err != nil {
 		ln.Close()
 		pool.Close()
 		stopEmbedded()
-		return nil, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
+		return served{}, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
 	}
 	srv := frontendFor(pc, ln.Addr().String(), pool, d, log)
 	go func() {
@@ -122,7 +135,7 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error, dir dirMake
 	warnIgnored(pc, log)
 	log.Info("pool listening", "pool", pc.Name, "listen", ln.Addr().String(), "protocol", protocol(pc),
 		"servers", len(specs), "embedded", pc.Embedded)
-	return srv, func() {
+	return served{pc.Name, srv, pool}, func() {
 		if d != nil {
 			d.Close()
 		}
