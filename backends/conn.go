@@ -48,6 +48,7 @@ type conn struct {
 	// a timer per connection instead of a deadline per request.
 	headSince    atomic.Int64
 	writingSince atomic.Int64
+	reading      atomic.Bool // the reader waits on the socket (see readerBehind)
 	// slow counts the server's calls in flight that may take long however healthy it is
 	// (Call.Slow), on all of its connections: while there are any, a silent connection
 	// may be waiting behind one.
@@ -115,15 +116,23 @@ func (c *conn) overdue(now int64) error {
 	}
 	waited := time.Duration(now - c.headSince.Load())
 	busy := slow || (c.slow != nil && c.slow.Load() > 0)
-	switch limit := slowLimit(c.timeout); {
-	case !busy && waited > c.timeout:
-		return fmt.Errorf("%w: no reply for %v", ErrTimeout, c.timeout)
-	case waited > limit:
+	limit := c.timeout
+	if busy {
 		// Even a slow command or a server busy with one answers within slowLimit: silence this
 		// long is a dead server, and counts.
-		return fmt.Errorf("%w: no reply for %v", ErrTimeout, limit)
+		limit = slowLimit(c.timeout)
 	}
-	return nil
+	if waited <= limit || (c.readerBehind() && waited <= slowLimit(c.timeout)) {
+		return nil
+	}
+	return fmt.Errorf("%w: no reply for %v", ErrTimeout, limit)
+}
+
+// readerBehind reports whether replies may be in that discoh has not taken yet: its reader is
+// not waiting on the socket (it is delivering, held up by a slow consumer or starved of CPU),
+// or bytes wait unread in the socket. The server is not silent then, and is not to blame.
+func (c *conn) readerBehind() bool {
+	return !c.reading.Load() || rawio.Unread(c.nc)
 }
 
 // slowLimit is how long a slow call, or a call waiting while its server runs one, may wait
@@ -343,7 +352,9 @@ func (c *conn) write(buf []byte) error {
 func (c *conn) readLoop() {
 	buf := make([]byte, 0, readBufferSize)
 	for {
+		c.reading.Store(true)
 		n, err := c.io.Read(buf[len(buf):cap(buf)])
+		c.reading.Store(false)
 		if err != nil {
 			c.fail(wrapNetErr(err))
 			return

@@ -120,3 +120,22 @@ func Quiet(nc net.Conn) bool {
 	}
 	return quiet
 }
+
+// Unread reports whether nc has input (or its end) waiting to be read: a reader that has not
+// caught up with its peer. Where the socket cannot be peeked at it reports false.
+func Unread(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok || !rawSockets || !peekable {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var b [1]byte
+	unread := false
+	if err := raw.Control(func(fd uintptr) { unread = readable(int(fd), &b) }); err != nil {
+		return false
+	}
+	return unread
+}
