@@ -14,9 +14,9 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/backends/health"
+	"github.com/discoh/discoh/cmd/discoh/internal/embedded"
 	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/config"
-	"github.com/discoh/discoh/embedded"
 	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/internal/memlimit"
 	"github.com/discoh/discoh/mcproto"
