@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -70,11 +71,28 @@ func AppendNullArray(dst []byte, resp3 bool) []byte {
 
 // AppendCommand appends args as a multibulk request, the form servers are sent.
 func AppendCommand(dst []byte, args ...[]byte) []byte {
+	if len(args) > growAfterArgs {
+		dst = slices.Grow(dst, commandSize(args))
+	}
 	dst = AppendArrayLen(dst, len(args))
 	for _, arg := range args {
 		dst = AppendBulk(dst, arg)
 	}
 	return dst
+}
+
+// growAfterArgs is the argument count past which AppendCommand sizes dst once, instead of
+// growing it step by step (a part of a huge MSET is 512 arguments).
+const growAfterArgs = 16
+
+// commandSize bounds the encoded size of a command of args: each bulk's header is at most
+// "$" and 19 digits and "\r\n", its end "\r\n".
+func commandSize(args [][]byte) int {
+	n := 24
+	for _, a := range args {
+		n += len(a) + 24
+	}
+	return n
 }
 
 func appendHeader(dst []byte, kind byte, n int64) []byte {

@@ -9,13 +9,17 @@ package resp
 
 // partial is a multibulk request that was not whole at the last call.
 type partial struct {
-	count int   // its arguments; 0 when no request is partial
-	pos   int   // where the next argument's header starts
-	offs  []int // each argument found so far: where it starts and where it ends
+	count int // its arguments; 0 when no request is partial
+	pos   int // where the next argument's header starts
+	found int // arguments found so far
+	// offs holds where each argument found starts and ends, in chunks of offChunk offsets:
+	// one slice doubling as it grew would copy megabytes in one step of a caller that serves
+	// other clients in between.
+	offs [][]int
 }
 
-// keptOffsets is the most offsets' storage kept after a partial request is done.
-const keptOffsets = 2 * keptArgs
+// offChunk is the offsets one chunk of partial.offs holds (64 KB).
+const offChunk = 8192
 
 // start records buf, a multibulk request that is not whole, as partial once its count is in.
 func (pt *partial) start(buf []byte, lim Limits) {
@@ -26,27 +30,40 @@ func (pt *partial) start(buf []byte, lim Limits) {
 	if pos == 0 || err != nil || count <= 0 {
 		return
 	}
-	pt.count, pt.pos, pt.offs = count, pos, pt.offs[:0]
+	pt.count, pt.pos, pt.found = count, pos, 0
 }
 
+// add records an argument found at buf[start:end].
+func (pt *partial) add(start, end int) {
+	last := len(pt.offs) - 1
+	if last < 0 || len(pt.offs[last]) == offChunk {
+		pt.offs = append(pt.offs, make([]int, 0, offChunk))
+		last++
+	}
+	pt.offs[last] = append(pt.offs[last], start, end)
+	pt.found++
+}
+
+// reset forgets the partial request, keeping one chunk of offsets for the next.
 func (pt *partial) reset() {
-	pt.count, pt.pos = 0, 0
-	pt.offs = pt.offs[:0]
-	if cap(pt.offs) > keptOffsets {
-		pt.offs = nil
+	pt.count, pt.pos, pt.found = 0, 0, 0
+	if len(pt.offs) > 0 {
+		clear(pt.offs[1:])
+		pt.offs = pt.offs[:1]
+		pt.offs[0] = pt.offs[0][:0]
 	}
 }
 
 // resume goes on parsing the partial request in buf, as parseMultibulk would from its start.
 func (p *Parser) resume(buf []byte, lim Limits) (int, [][]byte, int, error) {
 	pt := &p.part
-	for len(pt.offs) < 2*pt.count {
+	for pt.found < pt.count {
 		size, body, err := bulkHeader(buf, pt.pos, lim)
 		if err != nil {
 			pt.reset()
 			return 0, p.args[:0], 0, err
 		}
-		remaining := (pt.count - len(pt.offs)/2 - 1) * minBulkSize
+		remaining := (pt.count - pt.found - 1) * minBulkSize
 		if body == 0 {
 			return 0, p.args[:0], needMore(buf, pt.pos+minBulkSize+remaining), nil
 		}
@@ -54,16 +71,17 @@ func (p *Parser) resume(buf []byte, lim Limits) (int, [][]byte, int, error) {
 		if end > len(buf) {
 			return 0, p.args[:0], needMore(buf, end+remaining), nil
 		}
-		pt.offs = append(pt.offs, body, body+size)
+		pt.add(body, body+size)
 		pt.pos = end
 	}
 	args := p.args[:0]
 	if cap(args) < pt.count {
 		args = make([][]byte, 0, pt.count) // every argument is in: the count is no longer a claim
 	}
-	for i := 0; i < len(pt.offs); i += 2 {
-		start, end := pt.offs[i], pt.offs[i+1]
-		args = append(args, buf[start:end:end])
+	for _, chunk := range pt.offs {
+		for i := 0; i < len(chunk); i += 2 {
+			args = append(args, buf[chunk[i]:chunk[i+1]:chunk[i+1]])
+		}
 	}
 	n := pt.pos
 	pt.reset()
