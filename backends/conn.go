@@ -37,6 +37,7 @@ type conn struct {
 	nc      net.Conn
 	io      *rawio.Conn // nc, read and written without handing the processor off
 	framer  Framer
+	answers func(reply, req []byte, kind uint8) bool // Options.Answers
 	timeout time.Duration
 	queue   chan *Call
 	stop    chan struct{} // closed when the connection fails or is closed
@@ -65,10 +66,11 @@ type conn struct {
 	err     error   // why the connection failed; guarded by mu
 }
 
-func newConn(nc net.Conn, framer Framer, timeout time.Duration, slow *atomic.Int32) *conn {
+func newConn(nc net.Conn, opts *Options, timeout time.Duration, slow *atomic.Int32) *conn {
 	c := &conn{
 		nc:      nc,
-		framer:  framer,
+		framer:  opts.Framer,
+		answers: opts.Answers,
 		timeout: timeout,
 		slow:    slow,
 		queue:   make(chan *Call, queueDepth),
@@ -408,6 +410,13 @@ func (c *conn) deliver(buf []byte) (int, error) {
 		}
 		if !c.pop(call) {
 			return used, c.failure() // failed meanwhile: fail completed every pending call
+		}
+		if c.answers != nil && !c.answers(buf[used:used+n], call.Req, call.Kind) {
+			// Popped, the call is this reader's to complete, and its request stays put.
+			err := fmt.Errorf("backends: %w: %q cannot answer %q (replies out of step)",
+				errBadReply, clip(buf[used:used+n]), clip(call.Req))
+			call.complete(nil, err)
+			return used, err
 		}
 		c.sawReply(n)
 		call.complete(buf[used:used+n], nil)

@@ -149,6 +149,32 @@ func (s *Server) noteOverflow(before bool) {
 	}
 }
 
+// MarkedDown reports whether err failed a call that was never sent, because its server is
+// marked down here.
+func MarkedDown(err error) bool { return errors.Is(err, errFastFail) }
+
+// Reach sends req to the server on a connection of its own, whatever its health here, and
+// returns the reply. It is for an invalidation the server refused because it is marked down
+// here: another discoh instance may have found it back already and read from it, and only
+// the invalidation itself can keep it from serving the value that invalidation removes.
+func (s *Server) Reach(ctx context.Context, req Request) ([]byte, error) {
+	if s.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.Timeout)
+		defer cancel()
+	}
+	c, err := s.catchUpConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	replies, err := exchange(c, []Request{req})
+	if err != nil {
+		return nil, err
+	}
+	return replies[0], nil
+}
+
 // probe checks a down server with a harmless request on a connection of its own.
 func (s *Server) probe(ctx context.Context) error {
 	return s.do(ctx, s.proto.Ping)
@@ -221,7 +247,7 @@ func (s *Server) catchUpConn(ctx context.Context) (*conn, error) {
 	if d, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(d)
 	}
-	return newConn(nc, s.opts.Framer, s.opts.Timeout, &s.slowCalls), nil
+	return newConn(nc, s.opts, s.opts.Timeout, &s.slowCalls), nil
 }
 
 // sendAll sends requests on c pipelined in batches of catchUpBatch, and checks every reply.

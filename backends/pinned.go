@@ -38,7 +38,7 @@ func (s *Server) Pin(lane int, timeout time.Duration) (*Pinned, error) {
 		}
 	}
 	s.refillSpare(lane)
-	return &Pinned{c: newConn(nc, s.opts.Framer, timeout, &s.slowCalls), s: s}, nil
+	return &Pinned{c: newConn(nc, s.opts, timeout, &s.slowCalls), s: s}, nil
 }
 
 // takeSpare returns the lane's spare connection if it is still quiet: one the server closed

@@ -32,6 +32,10 @@ type Options struct {
 	Timeout time.Duration // connect, read and write timeout; 0 = none
 	Conns   int           // connections per server and lane
 	Framer  Framer
+	// Answers, when set, reports whether a whole reply can be the answer to the call's request
+	// (memcached: a get's VALUE lines name keys it asked for). One that cannot means the
+	// connection's replies are out of step: it is closed and its calls fail.
+	Answers func(reply, req []byte, kind uint8) bool
 	// Handshake runs on a new connection before any call, e.g. AUTH or HELLO 3 on Redis.
 	Handshake func(nc net.Conn, lane int, timeout time.Duration) error
 }
@@ -198,7 +202,7 @@ func (s *Server) dial(lane int) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newConn(nc, s.opts.Framer, s.opts.Timeout, &s.slowCalls)
+	c := newConn(nc, s.opts, s.opts.Timeout, &s.slowCalls)
 	s.awaitLoss(c)
 	return c, nil
 }

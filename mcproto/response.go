@@ -240,3 +240,65 @@ func parseValueLine(line []byte) (valueLine, error) {
 	h.key, h.flags, h.size, h.cas = key, uint32(f), int(s), c
 	return h, nil
 }
+
+// Answers reports whether reply, a whole reply that ScanResponse framed for a request req of
+// kind k, can be req's: a retrieval's VALUE lines must name keys req asked for, in the order
+// it asked (memcached answers in that order, leaving misses out). The reply to another get
+// on a connection whose replies are out of step is caught so, not handed to the wrong client.
+// Other replies are not checked here.
+func Answers(reply, req []byte, k Kind) bool {
+	if !k.IsRetrieval() {
+		return true
+	}
+	keys := requestKeys(req, k)
+	for n := 0; ; {
+		ll, _ := lineLen(reply[n:])
+		if ll == 0 {
+			return false
+		}
+		line := reply[n : n+ll]
+		if string(line) == "END\r\n" || isErrorLine(line) {
+			return true
+		}
+		h, err := parseValueLine(line[:ll-2])
+		if err != nil {
+			return false
+		}
+		var found bool
+		if keys, found = afterKey(keys, h.key); !found {
+			return false
+		}
+		n += ll + h.size + 2
+	}
+}
+
+// requestKeys returns the keys of a retrieval request line, "get k1 k2\r\n" or
+// "gat 60 k1 k2\r\n", separated by spaces.
+func requestKeys(req []byte, k Kind) []byte {
+	line, _, _ := bytes.Cut(req, []byte("\r\n"))
+	skip := 1
+	if k == Gat || k == Gats {
+		skip = 2
+	}
+	fields := line
+	for range skip {
+		_, fields, _ = bytes.Cut(bytes.TrimLeft(fields, " "), []byte(" "))
+	}
+	return fields
+}
+
+// afterKey returns what follows key in the space-separated keys, and whether key is among
+// them.
+func afterKey(keys, key []byte) (rest []byte, found bool) {
+	for {
+		keys = bytes.TrimLeft(keys, " ")
+		if len(keys) == 0 {
+			return nil, false
+		}
+		next, rest, _ := bytes.Cut(keys, []byte(" "))
+		if bytes.Equal(next, key) {
+			return rest, true
+		}
+		keys = rest
+	}
+}

@@ -190,3 +190,26 @@ func tenValues() string {
 	}
 	return string(AppendEnd(b))
 }
+
+func TestAnswers(t *testing.T) {
+	for _, c := range []struct {
+		req, reply string
+		k          Kind
+		want       bool
+	}{
+		{"get a\r\n", "VALUE a 0 1\r\nx\r\nEND\r\n", Get, true},
+		{"get a\r\n", "END\r\n", Get, true},
+		{"get a\r\n", "VALUE b 0 1\r\nx\r\nEND\r\n", Get, false},
+		{"get a b c\r\n", "VALUE a 0 1\r\nx\r\nVALUE c 0 2\r\nyy\r\nEND\r\n", Get, true},
+		{"get a b c\r\n", "VALUE c 0 1\r\nx\r\nVALUE a 0 1\r\ny\r\nEND\r\n", Get, false},
+		{"gets a b\r\n", "VALUE b 0 1 7\r\nx\r\nEND\r\n", Gets, true},
+		{"gat 60 a b\r\n", "VALUE b 0 1\r\nx\r\nEND\r\n", Gat, true},
+		{"gat 60 a\r\n", "VALUE 60 0 1\r\nx\r\nEND\r\n", Gat, false},
+		{"get a\r\n", "SERVER_ERROR out of memory\r\n", Get, true},
+		{"set a 0 0 1\r\nx\r\n", "STORED\r\n", Set, true},
+	} {
+		if got := Answers([]byte(c.reply), []byte(c.req), c.k); got != c.want {
+			t.Errorf("Answers(%q, %q) = %v; want %v", c.reply, c.req, got, c.want)
+		}
+	}
+}

@@ -58,6 +58,12 @@ func MemcacheFramer(buf []byte, kind uint8) (int, error) {
 	return mcproto.ScanResponse(buf, mcproto.Kind(kind))
 }
 
+// MemcacheAnswers reports whether a memcached reply can answer the request (see
+// mcproto.Answers): a get's reply names only keys it asked for.
+func MemcacheAnswers(reply, req []byte, kind uint8) bool {
+	return mcproto.Answers(reply, req, mcproto.Kind(kind))
+}
+
 // NewMemcache returns the router for one memcached pool.
 func NewMemcache(name, listen string, pool *backends.Pool, log *slog.Logger) *Memcache {
 	return &Memcache{Pool: name, Listen: listen, pool: pool, log: log, started: time.Now()}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -303,4 +305,74 @@ func peakOutputMemory(t *testing.T, server *redis.Client) int {
 		}
 	}
 	return peak
+}
+
+// The memcached form: a get's reply names its key, so a reply shifted onto the wrong get is
+// caught by its key even where its shape fits. Here a whole get reply for another key arrives
+// while pipelined gets wait: each get would get the one before's value.
+func TestMemcacheReplyOutOfStepNeverReachesAClient(t *testing.T) {
+	server := testproc.Memcached(t)
+	fp, err := faultproxy.New(server.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fp.Close() })
+	addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
+	startDiscoh(t, fmt.Sprintf("pools:\n  main:\n    listen: %s\n    redis: false\n    timeout: 1s\n    data_dir: %s\n    servers:\n      - %s:1 s1\n",
+		addr, t.TempDir(), fp.Addr()), addr)
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	r := bufio.NewReader(nc)
+	for i := range 20 {
+		fmt.Fprintf(nc, "set k%d 0 0 %d\r\nv%d\r\n", i, len(fmt.Sprint("v", i)), i)
+		if line, _ := r.ReadString('\n'); line != "STORED\r\n" {
+			t.Fatalf("set k%d: %q", i, line)
+		}
+	}
+	wrong := 0
+	for round := range 5 {
+		fp.Inject([]byte("VALUE k19 0 3\r\nv19\r\nEND\r\n"))
+		var req strings.Builder
+		for i := range 20 {
+			fmt.Fprintf(&req, "get k%d\r\n", i)
+		}
+		io.WriteString(nc, req.String())
+		for i := range 20 {
+			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("round %d, get k%d: %v", round, i, err)
+			}
+			if strings.HasPrefix(line, "SERVER_ERROR") {
+				continue
+			}
+			if !strings.HasPrefix(line, "VALUE ") {
+				t.Fatalf("round %d, get k%d: %q", round, i, line)
+			}
+			value, _ := r.ReadString('\n')
+			r.ReadString('\n') // END
+			if want := fmt.Sprintf("v%d\r\n", i); value != want {
+				wrong++
+				t.Errorf("round %d: get k%d = %q; want %q or an error", round, i, value, want)
+			}
+		}
+	}
+	if wrong > 0 {
+		t.Fatalf("%d wrong replies", wrong)
+	}
+	// The server answers: out-of-step replies cost the calls on their connection, not the
+	// server's health.
+	io.WriteString(nc, "stats\r\n")
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil || line == "END\r\n" {
+			break
+		}
+		if strings.HasPrefix(line, "STAT server0_downs ") && line != "STAT server0_downs 0\r\n" {
+			t.Errorf("stray replies marked the server down: %q", line)
+		}
+	}
 }

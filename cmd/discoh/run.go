@@ -171,7 +171,7 @@ func backendOptions(pc *config.Pool) backends.Options {
 	if pc.Redis {
 		opts.Framer, opts.Handshake = backends.RedisFramer, backends.RedisHandshake(pc.RedisAuth)
 	} else {
-		opts.Framer = proxy.MemcacheFramer
+		opts.Framer, opts.Answers = proxy.MemcacheFramer, proxy.MemcacheAnswers
 	}
 	return opts
 }
