@@ -134,11 +134,11 @@ type redisDoer struct {
 }
 
 // Do implements guard.RedisDoer.
-func (d redisDoer) Do(_ context.Context, key []byte, args ...[]byte) ([]byte, error) {
+func (d redisDoer) Do(ctx context.Context, key []byte, args ...[]byte) ([]byte, error) {
 	call := backends.NewCall()
 	defer call.Release()
 	call.Req, call.Write = resp.AppendCommand(call.Req, args...), d.write
-	return finishGuardCall(d.server, call, key)
+	return finishGuardCall(ctx, d.server, call, key, resp.IsError)
 }
 
 // memcacheDoer runs the guard's requests on one server.
@@ -148,19 +148,45 @@ type memcacheDoer struct {
 }
 
 // Do implements guard.MemcacheDoer.
-func (d memcacheDoer) Do(_ context.Context, key, req []byte, kind mcproto.Kind) ([]byte, error) {
+func (d memcacheDoer) Do(ctx context.Context, key, req []byte, kind mcproto.Kind) ([]byte, error) {
 	call := backends.NewCall()
 	defer call.Release()
 	call.Req, call.Kind, call.Write = append(call.Req, req...), uint8(kind), d.write
-	return finishGuardCall(d.server, call, key)
+	return finishGuardCall(ctx, d.server, call, key, memcacheError)
+}
+
+// memcacheError reports whether a memcached reply is an error.
+func memcacheError(reply []byte) bool {
+	return bytes.HasPrefix(reply, []byte("SERVER_ERROR")) || bytes.HasPrefix(reply, []byte("CLIENT_ERROR")) ||
+		bytes.HasPrefix(reply, []byte("ERROR"))
 }
 
 // finishGuardCall sends call to s and returns a copy of its reply. When the call failed, the
 // guard state may or may not have changed: the server has key deleted before it serves reads
 // again (fail closed, G5).
-func finishGuardCall(s *backends.Server, call *backends.Call, key []byte) ([]byte, error) {
+//
+// An invalidation refused because s is marked down here is sent to s directly (Reach). Each
+// discoh instance finds a returning server on a probe schedule of its own: while this one
+// still has s down, another may have it up, caught up with what it missed there, and read
+// s's copy of key, its first live copy. An invalidation this instance acknowledged having
+// only queued for s would leave that copy serving the value it removes, through the other
+// instance, until this one found s back and replayed the key: the stale reads after a kill -9
+// in issue 14. If s answers, it takes the invalidation (an error reply is queued too); if
+// not, it serves nobody, and a server that comes back restarted stores only values read from
+// the database after this invalidation began (fills and installs need guard state that the
+// restarted server does not have, or that was created after it came back).
+func finishGuardCall(ctx context.Context, s *backends.Server, call *backends.Call, key []byte, isError func([]byte) bool) ([]byte, error) {
 	s.Send(call, backends.LaneRESP2, 0)
 	call.Wait()
+	if call.Err != nil && call.Write && backends.MarkedDown(call.Err) {
+		req := backends.Request{Bytes: call.Req, Kind: call.Kind, Frames: call.Frames}
+		if reply, err := s.Reach(ctx, req); err == nil {
+			if isError(reply) {
+				s.Missed(key, call.Err)
+			}
+			return reply, nil
+		}
+	}
 	if call.Err != nil {
 		s.Missed(key, call.Err)
 		return nil, call.Err
