@@ -29,7 +29,7 @@ type loopConn struct {
 	mu       sync.Mutex
 	input                // input left over from a read; nil buffer when none
 	out      *outBuffer  // the replies of the batch being flushed; nil between batches
-	pend     []byte      // replies the socket has not taken yet
+	pend     pending     // replies the socket has not taken yet
 	busy     bool        // a batch is dispatched and its replies not yet flushed
 	readable bool        // the socket may hold input not read yet
 	hup      bool        // the client hung up or its socket failed
@@ -84,7 +84,7 @@ func (c *loopConn) event(ev uint32) {
 	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.peerDone = true
 	}
-	if ev&unix.EPOLLOUT != 0 && len(c.pend) > 0 {
+	if ev&unix.EPOLLOUT != 0 && !c.pend.empty() {
 		c.writePending()
 	}
 	c.step()
@@ -112,7 +112,7 @@ const stepBytes = loopReadBuffer
 // replies wait for the socket, or the input runs out. It runs on the loop's goroutine: reads
 // use the loop's buffer.
 func (c *loopConn) step() {
-	for batches, read := 0, 0; !c.closed && !c.busy && len(c.pend) == 0; {
+	for batches, read := 0, 0; !c.closed && !c.busy && c.pend.empty(); {
 		if batches == stepBatches {
 			c.l.requeue(c)
 			return
@@ -278,7 +278,7 @@ func (c *loopConn) lockedWrite(b []byte) error {
 // resume hands the connection back to the loop after a flush when it has input to go on with,
 // or the server is shutting down.
 func (c *loopConn) resume() {
-	if !c.closed && len(c.pend) == 0 && (c.readable || len(c.unread()) > 0 || c.l.srv.closing.Load()) {
+	if !c.closed && c.pend.empty() && (c.readable || len(c.unread()) > 0 || c.l.srv.closing.Load()) {
 		c.l.handoff(c)
 	}
 }
@@ -310,7 +310,7 @@ func (c *loopConn) flushed(out []byte, err error) {
 		c.write(c.fatal.Reply)
 		c.fatal = nil
 	}
-	if c.hup || (c.quit && len(c.pend) == 0) {
+	if c.hup || (c.quit && c.pend.empty()) {
 		c.close()
 		return
 	}
@@ -342,15 +342,15 @@ func (c *loopConn) write(b []byte) error {
 	if c.hup {
 		return errClientGone
 	}
-	if len(c.pend) > 0 {
-		c.pend = append(c.pend, b...)
+	if !c.pend.empty() {
+		c.pend.add(b)
 		return nil
 	}
 	for len(b) > 0 {
 		n, err := rawio.Write(int(c.fd), b)
 		switch {
 		case err == rawio.ErrAgain:
-			c.pend = append(c.pend, b...)
+			c.pend.add(b)
 			c.writingSince.CompareAndSwap(0, time.Now().UnixNano()) // kept until all is written
 			return nil
 		case err != nil:
@@ -366,14 +366,21 @@ func (c *loopConn) write(b []byte) error {
 // writePending writes the replies that waited for the socket. The write timeout runs from
 // when they began to wait until the last byte is taken, as for a blocking write.
 func (c *loopConn) writePending() {
-	pend := c.pend
-	c.pend = nil
-	err := c.write(pend)
-	if len(c.pend) > 0 {
-		return
+	for !c.pend.empty() {
+		n, err := rawio.Write(int(c.fd), c.pend.next())
+		switch {
+		case err == rawio.ErrAgain:
+			return
+		case err != nil:
+			c.hup = true
+			c.pend.reset()
+			c.writingSince.Store(0)
+			return
+		}
+		c.pend.written(n)
 	}
 	c.writingSince.Store(0)
-	if err == nil && c.quit && !c.busy { // a batch in flight closes when it is flushed
+	if c.quit && !c.busy { // a batch in flight closes when it is flushed
 		c.close()
 	}
 }
@@ -421,7 +428,8 @@ func (c *loopConn) rejoin(cc *clientConn) bool {
 	// before the loop watches its descriptor.
 	c.mu.Lock()
 	c.fd = int32(fd)
-	c.input, c.pend, c.fatal = input{}, nil, nil
+	c.input, c.fatal = input{}, nil
+	c.pend.reset()
 	c.busy, c.hup, c.peerDone, c.quit, c.closed = false, false, false, false, false
 	c.readable = true
 	c.writingSince.Store(0)
@@ -460,7 +468,8 @@ func (c *loopConn) close() {
 	c.l.remove(int(c.fd))
 	unix.Close(int(c.fd))
 	c.releaseOut()
-	c.buf, c.pend = nil, nil
+	c.buf = nil
+	c.pend.reset()
 	c.l.srv.forget(c)
 }
 
@@ -499,7 +508,7 @@ func (c *loopConn) expired(now int64, l Limits) string {
 		return "does not read its replies"
 	}
 	c.mu.Lock()
-	idle := !c.busy && len(c.pend) == 0
+	idle := !c.busy && c.pend.empty()
 	c.mu.Unlock()
 	if l.IdleTimeout > 0 && idle && now-c.lastActive.Load() > int64(l.IdleTimeout) {
 		return "idle"
