@@ -7,7 +7,6 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
-	"github.com/discoh/discoh/proxy/commands"
 	"github.com/discoh/discoh/resp"
 )
 
@@ -68,7 +67,7 @@ func localHandler(name []byte) local {
 // (most < 0: no upper bound) and reports whether it was fine.
 func (s *Session) arity(args [][]byte, least, most int) bool {
 	if len(args) < least || (most >= 0 && len(args) > most) {
-		s.queueError("ERR wrong number of arguments for '" + strings.ToLower(string(args[0])) + "' command")
+		s.queueError(wrongArity(args[0]))
 		return false
 	}
 	return true
@@ -328,9 +327,8 @@ func cmdCopy(s *Session, args [][]byte, raw []byte) frontend.Action {
 			return frontend.Continue
 		}
 	}
-	cmd := commands.Lookup(args)
-	if s.check(cmd, args) {
-		s.route(cmd, args, raw)
+	if s.check(s.cmd, args) {
+		s.route(s.cmd, args, raw)
 	}
 	return frontend.Continue
 }

@@ -28,6 +28,7 @@ type Session struct {
 	pins     map[int]*backends.Pinned              // the session's own connections, from WATCH on
 	watching int                                   // the server holding WATCH state; -1 for none
 	blockers map[*backends.Server]*backends.Pinned // connections for blocking commands
+	cmd      *commands.Command                     // the request being dispatched's; nil if Redis has none
 	slow     bool                                  // the request being dispatched is slow (Call.Slow)
 	batch    batchBound                            // bounds the reply bytes one batch holds
 	replyOff bool                                  // CLIENT REPLY OFF: replies are not sent
@@ -56,16 +57,13 @@ func (s *Session) resp3() bool { return s.lane == backends.LaneRESP3 }
 // Dispatch implements respserver.Session. While an event loop serves the client, a request
 // that may block returns frontend.Block untouched, for the goroutine the client moves to.
 func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
-	local := localHandler(args[0])
-	var cmd *commands.Command
-	if local.run == nil {
-		cmd = commands.Lookup(args)
-	}
+	local, cmd := localHandler(args[0]), commands.Lookup(args)
 	if s.client.Looped() && s.mayBlock(local, cmd, args) {
 		return frontend.Block
 	}
 	s.r.Stats.Commands.Add(1)
-	s.slow, s.shape = traits(local, cmd, args)
+	s.cmd = cmd
+	s.slow, s.shape = traits(cmd)
 	from, wasOff, wasSkipping := len(s.queue), s.replyOff, s.skipping
 	s.skipping = false
 	if memlimit.Over() && len(raw) > memlimit.LargeRequest {
@@ -97,10 +95,7 @@ func (s *Session) holdsParts() bool {
 
 // traits says whether the request may run for long on a healthy server (commands.Slow), and
 // what type of reply it gets, for the calls it makes.
-func traits(local local, cmd *commands.Command, args [][]byte) (slow bool, shape resp.Shape) {
-	if local.run != nil {
-		cmd = commands.Lookup(args)
-	}
+func traits(cmd *commands.Command) (slow bool, shape resp.Shape) {
 	if cmd == nil {
 		return false, resp.AnyReply
 	}

@@ -113,7 +113,7 @@ func (s *Session) txUnsupported(args [][]byte) string {
 	if localHandler(args[0]).run != nil && !txSafeLocal(args[0]) {
 		return "ERR " + strings.ToUpper(string(args[0])) + " is not supported inside MULTI by discoh"
 	}
-	if cmd := commands.Lookup(args); cmd != nil && !routable(cmd) {
+	if s.cmd != nil && !routable(s.cmd) {
 		return unsupported(args[0])
 	}
 	return ""
@@ -121,12 +121,12 @@ func (s *Session) txUnsupported(args [][]byte) string {
 
 // txRefusal returns why args cannot join the transaction, or "".
 func (s *Session) txRefusal(args [][]byte) string {
-	cmd := commands.Lookup(args)
+	cmd := s.cmd
 	if cmd == nil {
 		return unknown(args)
 	}
 	if !cmd.ArityOK(len(args)) {
-		return "ERR wrong number of arguments for '" + strings.ToLower(string(args[0])) + "' command"
+		return wrongArity(args[0])
 	}
 	keys, err := cmd.Keys(args, s.keys[:0])
 	s.keys = keys
