@@ -1,6 +1,7 @@
 package backends
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -125,6 +126,18 @@ func (s *Server) Send(call *Call, lane int, pick uint64) {
 	sl.waiting = append(sl.waiting, call)
 	sl.mu.Unlock()
 	go s.dialSlot(sl, lane)
+}
+
+// SendAside sends call on a connection of its own, dialled for it and closed after its reply,
+// even while the server is marked down: a request that must not wait behind the calls on the
+// shared connections. SCRIPT KILL is one: the script it stops holds every call behind it.
+func (s *Server) SendAside(call *Call) {
+	call.Server = s
+	s.Requests.Add(1)
+	go func() {
+		reply, err := s.Reach(context.Background(), Request{Bytes: call.Req, Kind: call.Kind, Frames: call.Frames})
+		call.complete(reply, err)
+	}()
 }
 
 // backSince reports whether the server came back (it was probed and caught up, or a connection

@@ -20,6 +20,22 @@ func cmdFanOutLenient(merge mergeFunc) handler {
 	return fanOut(merge, true)
 }
 
+// cmdFanOutAside is cmdFanOutLenient on a connection of its own to each server (SCRIPT KILL,
+// FUNCTION KILL): the shared connections' calls wait behind the script it is to stop.
+func cmdFanOutAside(merge mergeFunc) handler {
+	return func(s *Session, args [][]byte, raw []byte) frontend.Action {
+		sp := newSplit(merge)
+		sp.lenient = true
+		for _, server := range s.r.pool.Servers {
+			call := s.newCall(raw, args)
+			server.SendAside(call)
+			sp.calls = append(sp.calls, call)
+		}
+		s.queue = append(s.queue, reply{split: sp})
+		return frontend.Continue
+	}
+}
+
 func fanOut(merge mergeFunc, lenient bool) handler {
 	return func(s *Session, args [][]byte, raw []byte) frontend.Action {
 		sp := newSplit(merge)

@@ -24,7 +24,8 @@ func mayRunKeyless(cmd *commands.Command) bool {
 }
 
 // cmdScript sends SCRIPT LOAD, EXISTS and FLUSH to every server, so EVALSHA finds its script
-// on whichever server its keys live; SCRIPT KILL too, to stop the script wherever it runs.
+// on whichever server its keys live; SCRIPT KILL too, to stop the script wherever it runs, on a
+// connection of its own (the shared one waits behind the script).
 func cmdScript(s *Session, args [][]byte, raw []byte) frontend.Action {
 	if !s.arity(args, 2, -1) {
 		return frontend.Continue
@@ -35,7 +36,7 @@ func cmdScript(s *Session, args [][]byte, raw []byte) frontend.Action {
 	case "exists":
 		return cmdFanOut(mergeAllExist)(s, args, raw)
 	case "kill":
-		return cmdFanOutLenient(mergeAnyOK)(s, args, raw)
+		return cmdFanOutAside(mergeAnyOK)(s, args, raw)
 	case "help":
 		s.forward(0, raw, args)
 	default:
@@ -55,7 +56,7 @@ func cmdFunction(s *Session, args [][]byte, raw []byte) frontend.Action {
 	case "load", "delete", "flush", "restore":
 		return cmdFanOut(mergeFirst)(s, args, raw)
 	case "kill":
-		return cmdFanOutLenient(mergeAnyOK)(s, args, raw)
+		return cmdFanOutAside(mergeAnyOK)(s, args, raw)
 	case "list", "dump", "stats", "help":
 		s.forward(0, raw, args)
 	default:

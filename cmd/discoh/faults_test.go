@@ -376,3 +376,32 @@ func TestMemcacheReplyOutOfStepNeverReachesAClient(t *testing.T) {
 		}
 	}
 }
+
+// SCRIPT KILL stops a runaway script through discoh as it does directly: it goes to the server on
+// a connection of its own, not behind the script on the shared one (where it waited out the slow
+// limit, 30 s, and the server was marked down with the script still running).
+func TestScriptKillStopsARunawayScript(t *testing.T) {
+	server := testproc.Redis(t, "--busy-reply-threshold", "100")
+	addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
+	startDiscoh(t, fmt.Sprintf("pools:\n  main:\n    listen: %s\n    redis: true\n    timeout: 1s\n    data_dir: %s\n    servers:\n      - %s:1 s1\n",
+		addr, t.TempDir(), server.Addr), addr)
+	ctx := t.Context()
+	runner := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ReadTimeout: 10 * time.Second})
+	killer := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ReadTimeout: 5 * time.Second})
+	t.Cleanup(func() { runner.Close(); killer.Close() })
+	done := make(chan error, 1)
+	go func() { done <- runner.Eval(ctx, "local i = 0 while true do i = i + 1 end", nil).Err() }()
+	time.Sleep(300 * time.Millisecond) // the script runs past the busy threshold
+	if err := killer.ScriptKill(ctx).Err(); err != nil {
+		t.Fatalf("SCRIPT KILL: %v; want OK", err)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("the script's EVAL: %v; want the error of a killed script", err)
+	}
+	if err := killer.Set(ctx, "after", "v", 0).Err(); err != nil {
+		t.Errorf("SET after the kill: %v", err)
+	}
+	if info := killer.Info(ctx, "servers").Val(); !strings.Contains(info, "downs=0,") {
+		t.Errorf("a killed script marked the server down:\n%s", info)
+	}
+}
