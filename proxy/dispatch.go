@@ -45,14 +45,25 @@ func (s *Session) check(cmd *commands.Command, args [][]byte) bool {
 		return false
 	}
 	if !cmd.ArityOK(len(args)) {
-		s.queueError(wrongArity(args[0]))
+		s.queueError(wrongArity(cmd.Name))
 		return false
 	}
 	return true
 }
 
-func wrongArity(name []byte) string {
-	return "ERR wrong number of arguments for '" + string(bytes.ToLower(name)) + "' command"
+// wrongArity words Redis's arity error for the command Redis names name: "get", or
+// "xgroup|help" for a subcommand.
+func wrongArity(name string) string {
+	return "ERR wrong number of arguments for '" + name + "' command"
+}
+
+// arityName is how Redis names args's command in an arity error: cmd's name when known,
+// else the lower-cased first argument.
+func arityName(cmd *commands.Command, args [][]byte) string {
+	if cmd != nil {
+		return cmd.Name
+	}
+	return string(bytes.ToLower(args[0]))
 }
 
 // routable reports whether discoh may forward cmd to the server owning its keys. Server
@@ -65,13 +76,22 @@ func unsupported(name []byte) string {
 	return "ERR unsupported command '" + string(name) + "'"
 }
 
-// unknown words the error for a command Redis does not have, as Redis words it.
+// unknown words the error for a command Redis does not have, or a subcommand a container
+// command does not have, as Redis words them.
 func unknown(args [][]byte) string {
+	if len(args) > 1 && commands.IsContainer(args[0]) {
+		return unknownSub(args)
+	}
 	msg := "ERR unknown command '" + string(args[0]) + "', with args beginning with: "
 	for _, a := range args[1:min(len(args), 4)] {
 		msg += "'" + string(a[:min(len(a), 128)]) + "' "
 	}
 	return msg
+}
+
+func unknownSub(args [][]byte) string {
+	return "ERR unknown subcommand '" + string(args[1][:min(len(args[1]), 128)]) + "'. Try " +
+		string(bytes.ToUpper(args[0])) + " HELP."
 }
 
 // route sends a keyed command to the server that owns its keys.
@@ -121,7 +141,7 @@ func (s *Session) routeSplit(cmd *commands.Command, args [][]byte, keys []int) {
 	case !ok:
 		s.queueError(errCrossSlot)
 	case (len(args)-1)%spec.width != 0:
-		s.queueError(wrongArity(args[0]))
+		s.queueError(wrongArity(cmd.Name))
 	default:
 		s.queue = append(s.queue, reply{split: s.splitKeys(args, keys, spec)})
 	}

@@ -67,7 +67,7 @@ func localHandler(name []byte) local {
 // (most < 0: no upper bound) and reports whether it was fine.
 func (s *Session) arity(args [][]byte, least, most int) bool {
 	if len(args) < least || (most >= 0 && len(args) > most) {
-		s.queueError(wrongArity(args[0]))
+		s.queueError(wrongArity(arityName(s.cmd, args)))
 		return false
 	}
 	return true
@@ -253,6 +253,8 @@ func cmdClient(s *Session, args [][]byte, _ []byte) frontend.Action {
 		case mode == "on":
 			s.queueSimple("OK")
 		}
+	case s.cmd == nil:
+		s.queueError(unknownSub(args))
 	default:
 		s.queueError("ERR unsupported command 'CLIENT " + strings.ToUpper(sub) + "'")
 	}

@@ -136,5 +136,8 @@ func mergeRandom(s *Session, _ *split, replies [][]byte, dst []byte) []byte {
 // unsupportedSub words the refusal of a subcommand discoh does not offer: "ERR unsupported
 // command 'script debug'".
 func unsupportedSub(args [][]byte) string {
+	if commands.Lookup(args) == nil {
+		return unknownSub(args)
+	}
 	return "ERR unsupported command '" + strings.ToLower(string(args[0])+" "+string(args[1])) + "'"
 }

@@ -126,7 +126,7 @@ func (s *Session) txRefusal(args [][]byte) string {
 		return unknown(args)
 	}
 	if !cmd.ArityOK(len(args)) {
-		return wrongArity(args[0])
+		return wrongArity(cmd.Name)
 	}
 	keys, err := cmd.Keys(args, s.keys[:0])
 	s.keys = keys

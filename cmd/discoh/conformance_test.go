@@ -275,6 +275,38 @@ func TestBadKeyCountsWordedAsRedis(t *testing.T) {
 	}
 }
 
+// Errors for subcommands name them as Redis does ('xgroup|help'), and an unknown subcommand of
+// a container command gets Redis's own words (found by Redis's stream unit, run through
+// discoh).
+func TestSubcommandErrorsWordedAsRedis(t *testing.T) {
+	st := startRedisStack(t, 1, "")
+	c := st.client(t, 2)
+	direct := st.direct(t, 0)
+	ctx := t.Context()
+	for _, args := range [][]any{
+		{"xgroup", "help", "xxx"},
+		{"xinfo", "help", "xxx"},
+		{"xgroup", "create", "s"},
+		{"xinfo", "consumers", "s"},
+		{"memory", "usage"},
+		{"object", "freq"},
+		{"object", "foo"},
+		{"memory", "foo"},
+		{"xinfo", "foo", "s"},
+		{"script", "foo"},
+		{"function", "foo"},
+		{"client", "foo"},
+		{"object"},
+		{"get"},
+		{"nosuchcommand", "a"},
+	} {
+		want := direct.Do(ctx, args...).Err()
+		if got := c.Do(ctx, args...).Err(); want == nil || got == nil || got.Error() != want.Error() {
+			t.Errorf("%v through discoh: %v; directly: %v", args, got, want)
+		}
+	}
+}
+
 // CLIENT REPLY OFF, SKIP and ON silence replies as Redis does; a subscriber still gets its
 // subscription replies and messages.
 func TestClientReply(t *testing.T) {

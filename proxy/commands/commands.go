@@ -137,6 +137,17 @@ func Lookup(args [][]byte) *Command {
 	return c.Subcommands[string(sub)]
 }
 
+// IsContainer reports whether name (any case) is a command of subcommands, such as OBJECT.
+func IsContainer(name []byte) bool {
+	var buf [maxNameLen]byte
+	lowered, ok := lower(&buf, name)
+	if !ok {
+		return false
+	}
+	c := table[string(lowered)]
+	return c != nil && c.Subcommands != nil
+}
+
 // lower writes the ASCII lower case of name into buf, as Redis compares
 // command names; ok is false when name does not fit.
 func lower(buf *[maxNameLen]byte, name []byte) (lowered []byte, ok bool) {
