@@ -20,7 +20,12 @@ func RedisFramer(buf []byte, kind uint8) (int, error) {
 }
 
 // errBadReply marks a reply that cannot belong to the call it would answer.
-var errBadReply = errors.New("reply of the wrong type")
+var errBadReply = ErrOutOfStep
+
+// ErrOutOfStep marks a reply that cannot belong to the call it would answer: the connection's
+// replies are out of step with its requests. A Framer wraps it; the connection is closed and its
+// calls fail, but the server, which answers, is not counted as failing.
+var ErrOutOfStep = errors.New("reply of the wrong type")
 
 // clip shortens a reply quoted in an error.
 func clip(b []byte) []byte { return b[:min(len(b), 32)] }

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -53,9 +55,14 @@ func (st *MemcacheStats) reset() {
 	}
 }
 
-// MemcacheFramer frames memcached replies by the request that caused them.
+// MemcacheFramer frames memcached replies by the request that caused them. A reply that cannot
+// answer the request (STORED to a get) means the connection's replies are out of step.
 func MemcacheFramer(buf []byte, kind uint8) (int, error) {
-	return mcproto.ScanResponse(buf, mcproto.Kind(kind))
+	n, err := mcproto.ScanResponse(buf, mcproto.Kind(kind))
+	if errors.Is(err, mcproto.ErrBadResponse) {
+		return n, fmt.Errorf("%w: %w", backends.ErrOutOfStep, err)
+	}
+	return n, err
 }
 
 // MemcacheAnswers reports whether a memcached reply can answer the request (see

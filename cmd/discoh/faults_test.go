@@ -308,8 +308,8 @@ func peakOutputMemory(t *testing.T, server *redis.Client) int {
 }
 
 // The memcached form: a get's reply names its key, so a reply shifted onto the wrong get is
-// caught by its key even where its shape fits. Here a whole get reply for another key arrives
-// while pipelined gets wait: each get would get the one before's value.
+// caught by its key even where its shape fits. Here a whole get reply for another key, or a
+// STORED, arrives while pipelined gets wait: each get would get the one before's value.
 func TestMemcacheReplyOutOfStepNeverReachesAClient(t *testing.T) {
 	server := testproc.Memcached(t)
 	fp, err := faultproxy.New(server.Addr)
@@ -334,7 +334,11 @@ func TestMemcacheReplyOutOfStepNeverReachesAClient(t *testing.T) {
 	}
 	wrong := 0
 	for round := range 5 {
-		fp.Inject([]byte("VALUE k19 0 3\r\nv19\r\nEND\r\n"))
+		stray := "VALUE k19 0 3\r\nv19\r\nEND\r\n" // fits a get's shape, not its key
+		if round%2 == 1 {
+			stray = "STORED\r\n" // fits no get
+		}
+		fp.Inject([]byte(stray))
 		var req strings.Builder
 		for i := range 20 {
 			fmt.Fprintf(&req, "get k%d\r\n", i)
