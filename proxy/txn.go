@@ -74,6 +74,11 @@ func (s *Session) startTx() {
 // answers QUEUED or refuses it, once that server is known; else in discoh, which answers
 // QUEUED. A command discoh refuses gets the reason, and makes EXEC abort, as in Redis.
 func (s *Session) queueInTx(args [][]byte, raw []byte) {
+	if s.cmd != nil && s.cmd.Flags&commands.NoMulti != 0 {
+		s.tx.dirty = true // refused at once, as Redis refuses SAVE or SHUTDOWN inside MULTI
+		s.queueError("ERR Command not allowed inside a transaction")
+		return
+	}
 	if reason := s.txUnsupported(args); reason != "" {
 		// Redis would queue this command, so the client hears QUEUED, and EXEC says why the
 		// transaction cannot run: a client that stops at the first error is not left in MULTI.

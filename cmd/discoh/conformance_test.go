@@ -399,3 +399,30 @@ func TestTransactionQueuedOnTheServer(t *testing.T) {
 		t.Errorf("Redis itself answered\n%s\nwant an OOM while queueing and an EXECABORT", want)
 	}
 }
+
+// A command Redis refuses inside MULTI (SAVE, SHUTDOWN, ...) is refused at once, as Redis does,
+// and EXEC aborts: byte for byte as Redis itself answers (found by Redis's multi unit).
+func TestNoMultiCommandsRefusedInsideMulti(t *testing.T) {
+	st := startRedisStack(t, 1, "")
+	script := "MULTI\r\nSET x 1\r\nSAVE\r\nEXEC\r\nMULTI\r\nSHUTDOWN\r\nEXEC\r\nGET x\r\n"
+	var want string
+	for i, addr := range []string{st.servers[0].Addr, st.addr} { // Redis itself, then discoh
+		c := dialRaw(t, addr)
+		c.send(script)
+		var got strings.Builder
+		for range 8 {
+			r, err := readReply(c.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.WriteString(r + "\n")
+		}
+		if i == 0 {
+			want = got.String()
+			continue
+		}
+		if got.String() != want {
+			t.Errorf("through discoh:\n%s\nwant, as Redis itself:\n%s", got.String(), want)
+		}
+	}
+}
