@@ -47,6 +47,10 @@ func (h lineHandler) NewSession(c Client) Session {
 // laterDelay is how long a "later" reply takes.
 const laterDelay = 5 * time.Millisecond
 
+// latersDispatched counts the "later" requests dispatched, for tests that must act while one
+// is in flight.
+var latersDispatched atomic.Int64
+
 func (s *lineSession) Dispatch(buf []byte) (int, int, Action, error) {
 	line, _, ok := bytes.Cut(buf, []byte("\n"))
 	if !ok {
@@ -92,6 +96,7 @@ func (s *lineSession) Dispatch(buf []byte) (int, int, Action, error) {
 	case "where":
 		s.reply(map[bool]string{false: "goroutine\n", true: "loop\n"}[s.client.Looped()])
 	case "later":
+		latersDispatched.Add(1)
 		s.replyLater(arg)
 	}
 	return n, 0, Continue, nil
@@ -359,8 +364,11 @@ func TestShutdownWaitsForRepliesInFlight(t *testing.T) {
 	forEachMode(t, func(t *testing.T, serve serveFunc) {
 		srv, addr := serve(t, Limits{})
 		c, r := dial(t, addr)
+		before := latersDispatched.Load()
 		c.Write([]byte("later x\n"))
-		time.Sleep(laterDelay / 5)
+		for latersDispatched.Load() == before { // the request is in flight, not unread
+			time.Sleep(100 * time.Microsecond)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
