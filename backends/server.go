@@ -296,6 +296,12 @@ func (s *Server) ReplayQueue() int {
 	return s.queue.Len()
 }
 
+// ReplayOverflowed reports whether the server missed more invalidations than its queue keeps:
+// on its return it is repaired by listing its keys, not by replaying a list.
+func (s *Server) ReplayOverflowed() bool {
+	return s.queue != nil && s.queue.Overflowed()
+}
+
 // DialRaw opens a connection of its own to the server, handshake done, for a caller that uses it
 // alone: a transaction, a blocking command, a subscriber.
 func (s *Server) DialRaw(lane int) (net.Conn, error) {

@@ -158,14 +158,15 @@ func (r *Redis) infoStats(b *strings.Builder, p *poolInfo) {
 
 // infoServers lists each server as server<i>:name=...,addr=...,health=...,connected=...,
 // requests=...,failures=...,downs=...,replay_queue=...,recopied=... (keys copied back to it
-// after it came back restarted or empty)
+// after it came back restarted or empty),replay_overflowed=0|1 (the queue overflowed: the
+// server is repaired by listing its keys on its return)
 func (r *Redis) infoServers(b *strings.Builder, _ *poolInfo) {
 	fmt.Fprintf(b, "replicas:%d\r\n", r.pool.Replicas())
 	for i, sv := range r.pool.Servers {
 		health, _, downs := sv.Health()
-		fmt.Fprintf(b, "server%d:name=%s,addr=%s,health=%s,connected=%v,requests=%d,failures=%d,downs=%d,replay_queue=%d,recopied=%d\r\n",
+		fmt.Fprintf(b, "server%d:name=%s,addr=%s,health=%s,connected=%v,requests=%d,failures=%d,downs=%d,replay_queue=%d,recopied=%d,replay_overflowed=%d\r\n",
 			i, sv.Name, sv.Addr, health, sv.Connected(), sv.Requests.Load(), sv.Failures.Load(), downs, sv.ReplayQueue(),
-			sv.Recopied())
+			sv.Recopied(), boolInt(sv.ReplayOverflowed()))
 	}
 }
 
@@ -498,4 +499,12 @@ func (m *opsMeter) sample(now, started time.Time, commands int64) int64 {
 		m.at, m.commands = now, commands
 	}
 	return m.rate
+}
+
+// boolInt is 1 for true, as INFO and stats report flags.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -200,5 +200,6 @@ func (m *Memcache) appendServerState(stat func(string, any), prefix string, sv *
 	stat(prefix+"failures", sv.Failures.Load())
 	stat(prefix+"downs", downs)
 	stat(prefix+"replay_queue", sv.ReplayQueue())
+	stat(prefix+"replay_overflowed", boolInt(sv.ReplayOverflowed()))
 	stat(prefix+"recopied", sv.Recopied())
 }

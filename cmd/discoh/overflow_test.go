@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,9 +52,31 @@ func testOverflowRepair(t *testing.T, isRedis bool) {
 	for i := range n / 3 {
 		c.set(t, overflowKey("new", i), "v2")
 	}
+	if state := serversState(t, st, isRedis); !strings.Contains(state, "replay_overflowed=1") &&
+		!strings.Contains(state, "server1_replay_overflowed 1") {
+		t.Errorf("the overflowed queue is not reported:\n%s", state)
+	}
 	st.servers[1].Cont()
 	waitUp(t, st.addr, isRedis)
 	checkRepaired(t, direct, held, n)
+}
+
+// serversState is INFO servers (Redis) or stats (memcached) through discoh.
+func serversState(t *testing.T, st *stack, isRedis bool) string {
+	t.Helper()
+	if isRedis {
+		return st.client(t, 2).Info(t.Context(), "servers").Val()
+	}
+	c := dialRaw(t, st.addr)
+	c.send("stats\r\n")
+	var b strings.Builder
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil || line == "END\r\n" {
+			return b.String()
+		}
+		b.WriteString(line)
+	}
 }
 
 // checkRepaired checks, directly on the returned server, that it holds every untouched key it
