@@ -11,38 +11,24 @@ import (
 
 // cmdFanOut sends the request to every server and merges the replies (DBSIZE, FLUSHALL, KEYS).
 // An error reply from any server is the answer.
-func cmdFanOut(merge mergeFunc) handler {
-	return fanOut(merge, false)
-}
+func cmdFanOut(merge mergeFunc) handler { return fanOut(merge, false) }
 
-// cmdFanOutLenient is cmdFanOut for a merge that reads the servers' error replies too.
-func cmdFanOutLenient(merge mergeFunc) handler {
-	return fanOut(merge, true)
-}
+// cmdFanOutAside sends the request to every server on a connection of its own, for a merge that
+// reads the servers' error replies too: SCRIPT KILL and FUNCTION KILL, since the shared
+// connections' calls wait behind the script they are to stop.
+func cmdFanOutAside(merge mergeFunc) handler { return fanOut(merge, true) }
 
-// cmdFanOutAside is cmdFanOutLenient on a connection of its own to each server (SCRIPT KILL,
-// FUNCTION KILL): the shared connections' calls wait behind the script it is to stop.
-func cmdFanOutAside(merge mergeFunc) handler {
+func fanOut(merge mergeFunc, aside bool) handler {
 	return func(s *Session, args [][]byte, raw []byte) frontend.Action {
 		sp := newSplit(merge)
-		sp.lenient = true
-		for _, server := range s.r.pool.Servers {
+		sp.lenient = aside
+		for i, server := range s.r.pool.Servers {
 			call := s.newCall(raw, args)
-			server.SendAside(call)
-			sp.calls = append(sp.calls, call)
-		}
-		s.queue = append(s.queue, reply{split: sp})
-		return frontend.Continue
-	}
-}
-
-func fanOut(merge mergeFunc, lenient bool) handler {
-	return func(s *Session, args [][]byte, raw []byte) frontend.Action {
-		sp := newSplit(merge)
-		sp.lenient = lenient
-		for i := range s.r.pool.Servers {
-			call := s.newCall(raw, args)
-			s.send(i, call)
+			if aside {
+				server.SendAside(call)
+			} else {
+				s.send(i, call)
+			}
 			sp.calls = append(sp.calls, call)
 		}
 		s.queue = append(s.queue, reply{split: sp})
