@@ -414,7 +414,7 @@ func (c *conn) deliver(buf []byte) (int, error) {
 		if c.answers != nil && !c.answers(buf[used:used+n], call.Req, call.Kind) {
 			// Popped, the call is this reader's to complete, and its request stays put.
 			err := fmt.Errorf("backends: %w: %q cannot answer %q (replies out of step)",
-				errBadReply, clip(buf[used:used+n]), clip(call.Req))
+				ErrOutOfStep, clip(buf[used:used+n]), clip(call.Req))
 			call.complete(nil, err)
 			return used, err
 		}
@@ -423,6 +423,14 @@ func (c *conn) deliver(buf []byte) (int, error) {
 		used += n
 	}
 }
+
+// ErrOutOfStep marks a reply that cannot belong to the call it would answer: the connection's
+// replies are out of step with its requests. A Framer wraps it; the connection is closed and its
+// calls fail, but the server, which answers, is not counted as failing.
+var ErrOutOfStep = errors.New("reply of the wrong type")
+
+// clip shortens a reply quoted in an error.
+func clip(b []byte) []byte { return b[:min(len(b), 32)] }
 
 // errNoRequest is a reply that arrived with no call waiting: the connection's replies are out of
 // step with its requests, and it cannot be trusted with any call (reply pairing, issue 13).

@@ -35,7 +35,7 @@ func TestCloseDuringDialLeavesNoConnection(t *testing.T) {
 		}
 	}()
 	inDial, release := make(chan struct{}), make(chan struct{})
-	opts := &Options{Framer: RedisFramer, Conns: 1, Handshake: func(net.Conn, int, time.Duration) error {
+	opts := &Options{Framer: lineFramer, Conns: 1, Handshake: func(net.Conn, int, time.Duration) error {
 		close(inDial)
 		<-release
 		return nil

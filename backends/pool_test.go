@@ -17,7 +17,7 @@ func testPool(t *testing.T, replicas int) *Pool {
 		specs = append(specs, ServerSpec{Addr: fmt.Sprintf("127.0.0.1:%d", 7001+i), Name: fmt.Sprintf("s%d", i+1), Weight: 1})
 	}
 	p, err := NewPool(PoolConfig{Name: "t", Servers: specs, Hash: "fnv1a_64", Distribution: "ketama",
-		HashTag: "{}", Replicas: replicas, Options: Options{Framer: RedisFramer}})
+		HashTag: "{}", Replicas: replicas, Options: Options{Framer: lineFramer}})
 	if err != nil {
 		t.Fatal(err)
 	}

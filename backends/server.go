@@ -277,7 +277,7 @@ func (s *Server) report(err error) {
 
 // outOfStep reports whether err failed a call because its connection's replies came out of
 // step with its requests.
-func outOfStep(err error) bool { return errors.Is(err, errNoRequest) || errors.Is(err, errBadReply) }
+func outOfStep(err error) bool { return errors.Is(err, errNoRequest) || errors.Is(err, ErrOutOfStep) }
 
 // Health describes the server for INFO and stats: up, down or returning, and its failures.
 func (s *Server) Health() (state string, failures, downs int64) {

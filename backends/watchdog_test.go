@@ -39,7 +39,7 @@ func TestWatchdogSparesRepliesWaitingUnread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newConn(nc, &Options{Framer: RedisFramer}, 50*time.Millisecond, nil)
+	c := newConn(nc, &Options{Framer: lineFramer}, 50*time.Millisecond, nil)
 	defer c.close()
 	held, behind := NewCall(), NewCall()
 	held.Req = append(held.Req, "PING\r\n"...)

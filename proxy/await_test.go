@@ -33,7 +33,7 @@ func unreachablePool(t *testing.T) *backends.Pool {
 		Name:    "await",
 		Servers: []backends.ServerSpec{{Addr: "127.0.0.1:1", Name: "a", Weight: 1}},
 		Hash:    "fnv1a_64", Distribution: "ketama", Replicas: 1,
-		Options: backends.Options{Conns: 1, Framer: backends.RedisFramer},
+		Options: backends.Options{Conns: 1, Framer: RedisFramer},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func guardedPool(t *testing.T, replicas int) *backends.Pool {
 		Servers: []backends.ServerSpec{{Addr: silentServer(t), Name: "a", Weight: 1},
 			{Addr: silentServer(t), Name: "b", Weight: 1}},
 		Hash: "fnv1a_64", Distribution: "ketama", Replicas: replicas,
-		Options: backends.Options{Timeout: time.Hour, Conns: 1, Framer: backends.RedisFramer},
+		Options: backends.Options{Timeout: time.Hour, Conns: 1, Framer: RedisFramer},
 		Failover: &backends.Failover{Health: h, DataDir: t.TempDir(),
 			ReplayLimit: backends.DefaultReplayLimit, Protocol: RedisProtocol()},
 	})
@@ -181,7 +181,7 @@ func TestSplitReadsAskOneCopy(t *testing.T) {
 		specs = append(specs, backends.ServerSpec{Addr: "127.0.0.1:" + strconv.Itoa(i+1), Name: name, Weight: 1})
 	}
 	pool, err := backends.NewPool(backends.PoolConfig{Name: "split", Servers: specs, Hash: "fnv1a_64",
-		Distribution: "ketama", Replicas: 2, Options: backends.Options{Conns: 1, Framer: backends.RedisFramer}})
+		Distribution: "ketama", Replicas: 2, Options: backends.Options{Conns: 1, Framer: RedisFramer}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,8 +116,8 @@ func TestAwaitedFailoverDoesNotRunOnTheReader(t *testing.T) {
 		Name:    "review",
 		Servers: []backends.ServerSpec{{Addr: deadAddr, Name: "a", Weight: 1}, {Addr: liveAddr, Name: "s", Weight: 1}},
 		Hash:    pc.Hash, Distribution: pc.Distribution, Replicas: 1, AutoEject: true,
-		Options: backends.Options{Timeout: 0, Conns: 1, Framer: backends.RedisFramer,
-			Handshake: backends.RedisHandshake("")},
+		Options: backends.Options{Timeout: 0, Conns: 1, Framer: RedisFramer,
+			Handshake: RedisHandshake("")},
 		Failover: &backends.Failover{Health: h, DataDir: t.TempDir(),
 			ReplayLimit: backends.DefaultReplayLimit, Protocol: RedisProtocol()},
 	})
@@ -185,8 +185,8 @@ func TestDispatchDoesNotWaitForADial(t *testing.T) {
 		Name:    "review",
 		Servers: []backends.ServerSpec{{Addr: l.Addr().String(), Weight: 1}},
 		Hash:    "fnv1a_64", Distribution: "ketama", Replicas: 1,
-		Options: backends.Options{Timeout: time.Second, Conns: 1, Framer: backends.RedisFramer,
-			Handshake: backends.RedisHandshake("secret")},
+		Options: backends.Options{Timeout: time.Second, Conns: 1, Framer: RedisFramer,
+			Handshake: RedisHandshake("secret")},
 	})
 	if err != nil {
 		t.Fatal(err)

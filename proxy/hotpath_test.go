@@ -86,7 +86,7 @@ func hotPool(tb testing.TB, memcached bool, addrs [2]string) *backends.Pool {
 	if memcached {
 		opts.Framer, proto = MemcacheFramer, MemcacheProtocol()
 	} else {
-		opts.Framer, opts.Handshake = backends.RedisFramer, backends.RedisHandshake(pc.RedisAuth)
+		opts.Framer, opts.Handshake = RedisFramer, RedisHandshake(pc.RedisAuth)
 	}
 	h := health.DefaultConfig()
 	h.FailureLimit, h.RetryTimeout = pc.ServerFailureLimit, pc.ServerRetryTimeout

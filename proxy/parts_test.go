@@ -104,7 +104,7 @@ func onePool(t *testing.T, addr string) *backends.Pool {
 		Name:    "parts",
 		Servers: []backends.ServerSpec{{Addr: addr, Name: "a", Weight: 1}},
 		Hash:    "fnv1a_64", Distribution: "ketama", Replicas: 1,
-		Options: backends.Options{Timeout: 10 * time.Second, Conns: 1, Framer: backends.RedisFramer},
+		Options: backends.Options{Timeout: 10 * time.Second, Conns: 1, Framer: RedisFramer},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -169,7 +169,7 @@ func protocol(pc *config.Pool) string {
 func backendOptions(pc *config.Pool) backends.Options {
 	opts := backends.Options{Timeout: pc.Timeout, Conns: pc.ServerConnections}
 	if pc.Redis {
-		opts.Framer, opts.Handshake = backends.RedisFramer, backends.RedisHandshake(pc.RedisAuth)
+		opts.Framer, opts.Handshake = proxy.RedisFramer, proxy.RedisHandshake(pc.RedisAuth)
 	} else {
 		opts.Framer, opts.Answers = proxy.MemcacheFramer, proxy.MemcacheAnswers
 	}

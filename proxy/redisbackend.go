@@ -1,4 +1,4 @@
-package backends
+package proxy
 
 import (
 	"errors"
@@ -6,29 +6,22 @@ import (
 	"net"
 	"time"
 
+	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/resp"
 )
+
+// Redis's side of the servers' connections: how its replies are framed and how a new connection
+// is prepared. (memcached's is in memcache.go.)
 
 // RedisFramer frames Redis replies, RESP2 or RESP3. kind is the resp.Shape the call's reply
 // must have: a reply of another type means replies and calls are out of step on the connection.
 func RedisFramer(buf []byte, kind uint8) (int, error) {
 	n, err := resp.ScanReply(buf)
 	if n > 0 && !resp.Shape(kind).Allows(buf[0]) {
-		return 0, fmt.Errorf("%w: %q cannot answer the request (replies out of step)", errBadReply, clip(buf[:n]))
+		return 0, fmt.Errorf("%w: %q cannot answer the request (replies out of step)", backends.ErrOutOfStep, clipReply(buf[:n]))
 	}
 	return n, err
 }
-
-// errBadReply marks a reply that cannot belong to the call it would answer.
-var errBadReply = ErrOutOfStep
-
-// ErrOutOfStep marks a reply that cannot belong to the call it would answer: the connection's
-// replies are out of step with its requests. A Framer wraps it; the connection is closed and its
-// calls fail, but the server, which answers, is not counted as failing.
-var ErrOutOfStep = errors.New("reply of the wrong type")
-
-// clip shortens a reply quoted in an error.
-func clip(b []byte) []byte { return b[:min(len(b), 32)] }
 
 // RedisHandshake prepares a new Redis connection: HELLO 3 on the RESP3 lane, and AUTH with
 // password when the pool has one (twemproxy's redis_auth).
@@ -36,9 +29,9 @@ func RedisHandshake(password string) func(nc net.Conn, lane int, timeout time.Du
 	return func(nc net.Conn, lane int, timeout time.Duration) error {
 		var req []byte
 		switch {
-		case lane == LaneRESP3 && password != "":
+		case lane == backends.LaneRESP3 && password != "":
 			req = resp.AppendCommand(req, []byte("HELLO"), []byte("3"), []byte("AUTH"), []byte("default"), []byte(password))
-		case lane == LaneRESP3:
+		case lane == backends.LaneRESP3:
 			req = resp.AppendCommand(req, []byte("HELLO"), []byte("3"))
 		case password != "":
 			req = resp.AppendCommand(req, []byte("AUTH"), []byte(password))
@@ -79,3 +72,6 @@ func roundTrip(nc net.Conn, req []byte, timeout time.Duration) error {
 		}
 	}
 }
+
+// clipReply shortens a reply quoted in an error.
+func clipReply(b []byte) []byte { return b[:min(len(b), 32)] }
