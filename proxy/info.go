@@ -204,7 +204,7 @@ func writeCoherenceStats(st coherence.Stats, put func(name string, v int64)) {
 		{"coherence_fills_stored", st.FillsStored}, {"coherence_fills_refused", st.FillsRefused},
 		{"coherence_guard_missing", st.GuardMissing}, {"coherence_guard_errors", st.GuardErrors},
 		{"coherence_read_hits", st.ReadHits}, {"coherence_read_misses", st.ReadMisses},
-		{"coherence_waits_served", st.WaitsServed},
+		{"coherence_waits_served", st.WaitsServed}, {"coherence_revalidations", st.Revalidations},
 	} {
 		put(c.name, c.v)
 	}

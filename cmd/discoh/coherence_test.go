@@ -157,7 +157,7 @@ func TestHotKeyHerdCausesOnePull(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: p.addrs[0], Protocol: 2, PoolSize: 100})
 	defer c.Close()
 	p.write(t, 3, "hot")
-	before := infoInt(t, c, "coherence_pulls")
+	before := infoInt(t, c, "coherence_pulls") - infoInt(t, c, "coherence_revalidations")
 	if err := c.Del(ctx, "user:3").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,9 @@ func TestHotKeyHerdCausesOnePull(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	pulls := infoInt(t, c, "coherence_pulls") - before
+	// The DEL's recheck (revalidate, 1 s later) pulls again: a loaded machine can get there
+	// before the readers are done. Only the DEL's own pull counts here.
+	pulls := infoInt(t, c, "coherence_pulls") - infoInt(t, c, "coherence_revalidations") - before
 	t.Logf("100 readers after one DEL: %d DB pulls, %d reads without the pulled value", pulls, wrong)
 	if pulls != 1 {
 		t.Errorf("DB pulls = %d; want 1", pulls)
