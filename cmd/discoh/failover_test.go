@@ -375,6 +375,7 @@ func TestMemcacheServerRestartedEmptyIsWarmed(t *testing.T) {
 	forEachMode(t, func(t *testing.T, replicated string) {
 		st := startMemcacheStack(t, 3, replicated)
 		mc := memcache.New(st.addr)
+		mc.Timeout = 3 * time.Second // gomemcache's 500 ms is a latency bound this test does not assert
 		keys := mcKeys(t, mc, "mwarm", 200)
 		port := st.servers[1].Port
 		st.servers[1].Kill()
@@ -384,6 +385,7 @@ func TestMemcacheServerRestartedEmptyIsWarmed(t *testing.T) {
 			it, err := mc.Get(k)
 			if err != nil || string(it.Value) != "v-"+k || it.Flags != 7 {
 				missed++
+				t.Logf("get %s: %v", k, err)
 			}
 		}
 		if missed != 0 {
