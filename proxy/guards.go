@@ -55,7 +55,7 @@ func newCopiesGuard(pool *backends.Pool, each func(s *backends.Server, write boo
 }
 
 // Invalidate implements guard.Guard on every copy at once. It succeeds if one copy took it
-// (the others queued the key as missed) and returns the version of the first copy that did.
+// (the others have the key queued as missed) and returns the version of the first copy that did.
 func (g *copiesGuard) Invalidate(ctx context.Context, key []byte, window time.Duration) (guard.Version, error) {
 	var buf [8]int
 	copies := g.pool.Copies(key, buf[:0])
@@ -68,12 +68,25 @@ func (g *copiesGuard) Invalidate(ctx context.Context, key []byte, window time.Du
 		wg.Go(func() { versions[i], errs[i] = g.writes[c].Invalidate(ctx, key, window) })
 	}
 	wg.Wait()
+	took := -1
 	for i := range copies {
 		if errs[i] == nil {
-			return versions[i], nil
+			took = i
+			break
 		}
 	}
-	return 0, errors.Join(errs...)
+	if took < 0 {
+		return 0, errors.Join(errs...)
+	}
+	// Acknowledged: a copy that answered with an error (OOM, a script error) kept the value
+	// the invalidation removes, so it is queued as missed there like a copy that did not
+	// answer (which finishGuardCall queued already; queueing again changes nothing).
+	for i, c := range copies {
+		if errs[i] != nil {
+			g.pool.Servers[c].Missed(key, errs[i])
+		}
+	}
+	return versions[took], nil
 }
 
 // Read implements guard.Guard on the first live copy, failing over to the next when the

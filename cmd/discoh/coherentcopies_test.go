@@ -133,3 +133,58 @@ func waitAllUp(t *testing.T, isRedis bool, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A copy that answers an invalidation with an error (here -NOPERM: its ACL refuses the guard's
+// scripts) keeps the value the DEL removes. When the other copy
+// took the DEL, the DEL is acknowledged, so the copy that refused must not serve the old value:
+// it has the key queued as missed (and is out until it has deleted it), as if it had not
+// answered. Run with each server as the refusing one, so one of the runs refuses on the copy
+// reads go to first.
+func TestCopyThatRefusesAnInvalidationServesNoOldValue(t *testing.T) {
+	for refusing := range 2 {
+		t.Run(fmt.Sprintf("server%d", refusing), func(t *testing.T) {
+			p := startCoherentPool(t, true,
+				"    replicas: 2\n    server_failure_limit: 1\n    server_retry_timeout: 100ms")
+			ctx := t.Context()
+			c := redis.NewClient(&redis.Options{Addr: p.addrs[0], Protocol: 2, MaxRetries: -1})
+			t.Cleanup(func() { c.Close() })
+			direct := redis.NewClient(&redis.Options{Addr: p.servers[refusing].Addr})
+			t.Cleanup(func() { direct.Close() })
+			const n = 20
+			key := func(i int) string { return fmt.Sprintf("user:%d", 100+i) }
+			for i := range n { // cached as a look-aside app caches: a miss, then its fill
+				p.write(t, 100+i, "v1")
+				c.Get(ctx, key(i))
+				c.Set(ctx, key(i), "v1", 0)
+				if v, err := c.Get(ctx, key(i)).Result(); err != nil || v != "v1" {
+					t.Fatalf("GET %s = %q, %v; want v1", key(i), v, err)
+				}
+			}
+			// The refusing copy answers the guard's scripts with -NOPERM.
+			if err := direct.Do(ctx, "ACL", "SETUSER", "default", "-eval", "-evalsha").Err(); err != nil {
+				t.Fatal(err)
+			}
+			acked := 0
+			for i := range n {
+				p.write(t, 100+i, "v2")
+				if c.Del(ctx, key(i)).Err() == nil {
+					acked++
+				}
+			}
+			if err := direct.Do(ctx, "ACL", "SETUSER", "default", "+@all").Err(); err != nil {
+				t.Fatal(err)
+			}
+			if acked == 0 {
+				t.Fatalf("no DEL acknowledged with one copy refusing; want them taken by the other copy")
+			}
+			deadline := time.Now().Add(3 * time.Second)
+			for time.Now().Before(deadline) {
+				for i := range n {
+					if v, err := c.Get(ctx, key(i)).Result(); err == nil && v == "v1" {
+						t.Fatalf("GET %s = v1 after its DEL was acknowledged", key(i))
+					}
+				}
+			}
+		})
+	}
+}
