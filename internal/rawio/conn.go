@@ -105,37 +105,31 @@ func (c *Conn) Write(p []byte) (int, error) {
 // before use; one whose peer hung up meanwhile is not. Where the socket cannot be peeked at
 // (systems other than Linux, connections without one) it reports false.
 func Quiet(nc net.Conn) bool {
-	sc, ok := nc.(syscall.Conn)
-	if !ok || !rawSockets || !peekable {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	var b [1]byte
-	quiet := false
-	if err := raw.Control(func(fd uintptr) { quiet = !readable(int(fd), &b) }); err != nil {
-		return false
-	}
-	return quiet
+	readable, ok := peek(nc)
+	return ok && !readable
 }
 
 // Unread reports whether nc has input (or its end) waiting to be read: a reader that has not
 // caught up with its peer. Where the socket cannot be peeked at it reports false.
 func Unread(nc net.Conn) bool {
-	sc, ok := nc.(syscall.Conn)
-	if !ok || !rawSockets || !peekable {
-		return false
+	readable, ok := peek(nc)
+	return ok && readable
+}
+
+// peek reports whether nc's socket has input, its end or an error to read; ok is false where it
+// cannot be peeked at.
+func peek(nc net.Conn) (has, ok bool) {
+	sc, isSocket := nc.(syscall.Conn)
+	if !isSocket || !rawSockets || !peekable {
+		return false, false
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return false
+		return false, false
 	}
 	var b [1]byte
-	unread := false
-	if err := raw.Control(func(fd uintptr) { unread = readable(int(fd), &b) }); err != nil {
-		return false
+	if err := raw.Control(func(fd uintptr) { has = readable(int(fd), &b) }); err != nil {
+		return false, false
 	}
-	return unread
+	return has, true
 }
