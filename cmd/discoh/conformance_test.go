@@ -374,27 +374,7 @@ func TestTransactionQueuedOnTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { direct.ConfigSet(context.Background(), "maxmemory", "0") })
-	script := "MULTI\r\nSET x 1\r\nGET x\r\nEXEC\r\nMULTI\r\nSET x 1\r\nDISCARD\r\nPING\r\n"
-	var want string
-	for i, addr := range []string{st.servers[0].Addr, st.addr} { // Redis itself, then discoh
-		c := dialRaw(t, addr)
-		c.send(script)
-		var got strings.Builder
-		for range 8 {
-			r, err := readReply(c.r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.WriteString(r + "\n")
-		}
-		if i == 0 {
-			want = got.String()
-			continue
-		}
-		if got.String() != want {
-			t.Errorf("through discoh:\n%s\nwant, as Redis itself:\n%s", got.String(), want)
-		}
-	}
+	want := sameAsRedis(t, st, "MULTI\r\nSET x 1\r\nGET x\r\nEXEC\r\nMULTI\r\nSET x 1\r\nDISCARD\r\nPING\r\n", 8)
 	if !strings.Contains(want, "OOM") || !strings.Contains(want, "EXECABORT") {
 		t.Errorf("Redis itself answered\n%s\nwant an OOM while queueing and an EXECABORT", want)
 	}
@@ -404,13 +384,18 @@ func TestTransactionQueuedOnTheServer(t *testing.T) {
 // and EXEC aborts: byte for byte as Redis itself answers (found by Redis's multi unit).
 func TestNoMultiCommandsRefusedInsideMulti(t *testing.T) {
 	st := startRedisStack(t, 1, "")
-	script := "MULTI\r\nSET x 1\r\nSAVE\r\nEXEC\r\nMULTI\r\nSHUTDOWN\r\nEXEC\r\nGET x\r\n"
-	var want string
+	sameAsRedis(t, st, "MULTI\r\nSET x 1\r\nSAVE\r\nEXEC\r\nMULTI\r\nSHUTDOWN\r\nEXEC\r\nGET x\r\n", 8)
+}
+
+// sameAsRedis sends script to the stack's first server, then to discoh, reads n replies from
+// each, reports where discoh's differ, and returns Redis's.
+func sameAsRedis(t *testing.T, st *stack, script string, n int) (want string) {
+	t.Helper()
 	for i, addr := range []string{st.servers[0].Addr, st.addr} { // Redis itself, then discoh
 		c := dialRaw(t, addr)
 		c.send(script)
 		var got strings.Builder
-		for range 8 {
+		for range n {
 			r, err := readReply(c.r)
 			if err != nil {
 				t.Fatal(err)
@@ -425,4 +410,5 @@ func TestNoMultiCommandsRefusedInsideMulti(t *testing.T) {
 			t.Errorf("through discoh:\n%s\nwant, as Redis itself:\n%s", got.String(), want)
 		}
 	}
+	return want
 }
