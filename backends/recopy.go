@@ -200,13 +200,13 @@ func (p *Pool) census(ctx context.Context, s *Server) (Census, error) {
 			if ctx.Err() == nil {
 				s.log.Debug("census failed; trying again", "err", err, "in", backoff)
 			}
-			if sleepCtx(ctx, backoff) != nil {
+			if Sleep(ctx, backoff) != nil {
 				return Census{}, ctx.Err()
 			}
 			backoff = min(2*backoff, censusBackoff)
 			continue
 		}
-		if sleepCtx(ctx, watchEvery) != nil {
+		if Sleep(ctx, watchEvery) != nil {
 			return Census{}, ctx.Err()
 		}
 	}
@@ -301,7 +301,7 @@ func (p *Pool) copyFrom(ctx context.Context, to, from int, n *copyCounts) error 
 			if err := p.copyBatch(ctx, rc, wc, dst, batch, n); err != nil {
 				return err
 			}
-			if err := sleepCtx(ctx, time.Since(began)); err != nil {
+			if err := Sleep(ctx, time.Since(began)); err != nil {
 				return err
 			}
 		}
@@ -449,7 +449,7 @@ func (p *Pool) quiet(ctx context.Context, keys [][]byte) (quiet, busy [][]byte) 
 				quiet = append(quiet, key)
 			}
 		}
-		if len(still) == 0 || time.Now().After(deadline) || sleepCtx(ctx, time.Millisecond) != nil {
+		if len(still) == 0 || time.Now().After(deadline) || Sleep(ctx, time.Millisecond) != nil {
 			return quiet, still
 		}
 		pending = still
@@ -499,8 +499,8 @@ func exchange(c *conn, reqs []Request) ([][]byte, error) {
 	return replies, nil
 }
 
-// sleepCtx waits for d, or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, or until ctx is done (its error then).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/coherence/guard"
 	"github.com/discoh/discoh/resp"
 )
@@ -153,21 +154,9 @@ func listMemcache(ctx context.Context, rw io.ReadWriter, each func(keys [][]byte
 			mode = "all"
 		case !errors.Is(err, errCrawlerBusy) || tries == busyTries:
 			return err
-		case sleep(ctx, busyWait) != nil:
+		case backends.Sleep(ctx, busyWait) != nil:
 			return ctx.Err()
 		}
-	}
-}
-
-// sleep waits for d, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
