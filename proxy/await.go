@@ -5,7 +5,6 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/frontend"
-	"github.com/discoh/discoh/proxy/commands"
 )
 
 // Event loops (package frontend) serve a client without a goroutine of its own: they dispatch
@@ -16,12 +15,12 @@ import (
 // server's replay, an fsync. Failover, warm-up and the held parts of a huge multi-key command
 // happen in slow flushes, on a goroutine of their own.
 
-// awaiter counts the calls a batch waits for and tells the waker when the last is in.
+// Waiter counts the calls a batch waits for and tells the waker when the last is in.
 // Finishing some replies sends more calls and waits for them, which must not happen on the
 // goroutine that completed the batch, a backend connection's reader: they make the flush slow.
 // A failed read is looked for elsewhere (on a copy, or with auto_eject_hosts on the server the
 // key moved to); with copies, a miss on a server warming up is looked up on its partner.
-type awaiter struct {
+type Waiter struct {
 	waker    frontend.Waker
 	waiting  atomic.Int32 // calls still out, plus one while the batch is being counted
 	slow     atomic.Bool  // some call failed or came from a server warming up, or a part is held
@@ -32,7 +31,7 @@ type awaiter struct {
 	inline bool
 }
 
-func (a *awaiter) begin(w frontend.Waker, pool *backends.Pool) {
+func (a *Waiter) Begin(w frontend.Waker, pool *backends.Pool) {
 	a.waker = w
 	a.slow.Store(false)
 	a.bytes.Store(0)
@@ -41,27 +40,27 @@ func (a *awaiter) begin(w frontend.Waker, pool *backends.Pool) {
 	a.waiting.Store(1) // so Ready cannot run before every call is counted
 }
 
-// mayWait reports whether the flush under way may send a call and wait for it (a warm-up).
-func (a *awaiter) mayWait() bool { return !a.inline }
+// MayWait reports whether the flush under way may send a call and wait for it (a warm-up).
+func (a *Waiter) MayWait() bool { return !a.inline }
 
-// flushed ends a batch's flush.
-func (a *awaiter) flushed() { a.inline = false }
+// Flushed ends a batch's flush.
+func (a *Waiter) Flushed() { a.inline = false }
 
-// add counts call, unless it is in already.
-func (a *awaiter) add(call *backends.Call) {
+// Add counts call, unless it is in already.
+func (a *Waiter) Add(call *backends.Call) {
 	a.waiting.Add(1)
 	if !call.Notify(a) {
 		a.CallDone(call.Err != nil, call.Server, len(call.Reply))
 	}
 }
 
-// sendsMore marks the batch's flush as one that sends more calls and waits for them (a huge
+// SendsMore marks the batch's flush as one that sends more calls and waits for them (a huge
 // command's held parts): it runs on a goroutine of its own once the calls out are in.
-func (a *awaiter) sendsMore() { a.slow.Store(true) }
+func (a *Waiter) SendsMore() { a.slow.Store(true) }
 
-// end reports whether the waker will be told: some counted call is still out, or the flush is
+// End reports whether the waker will be told: some counted call is still out, or the flush is
 // slow and must run elsewhere (it is told now).
-func (a *awaiter) end() (pending bool) {
+func (a *Waiter) End() (pending bool) {
 	if a.waiting.Add(-1) != 0 {
 		return true
 	}
@@ -74,7 +73,7 @@ func (a *awaiter) end() (pending bool) {
 }
 
 // CallDone implements backends.Notifier.
-func (a *awaiter) CallDone(failed bool, server *backends.Server, replyBytes int) {
+func (a *Waiter) CallDone(failed bool, server *backends.Server, replyBytes int) {
 	if failed || (a.warmable && server != nil && server.Warming()) {
 		a.slow.Store(true)
 	}
@@ -92,82 +91,6 @@ func (a *awaiter) CallDone(failed bool, server *backends.Server, replyBytes int)
 // enough under load for its timeout to fail it.
 const inlineFlushBytes = 256 << 10
 
-func (a *awaiter) flushIsSlow() bool {
+func (a *Waiter) flushIsSlow() bool {
 	return a.slow.Load() || a.bytes.Load() > inlineFlushBytes
-}
-
-// mayBlock reports whether dispatching args (local, or else cmd), or flushing its reply, may
-// wait for more than the replies of the calls it sends.
-func (s *Session) mayBlock(local local, cmd *commands.Command, args [][]byte) bool {
-	if !s.Loopable() {
-		return true
-	}
-	if local.run != nil {
-		return local.mayBlock
-	}
-	return cmd != nil && isBlocking(cmd, args)
-}
-
-// Loopable implements frontend.Awaiter: no transaction or watched keys, and a pool whose
-// requests can be served on a loop. The session's own connections (kept after WATCH or a
-// blocking command) do not matter: sending on them does not wait.
-func (s *Session) Loopable() bool {
-	return s.tx == nil && s.watching < 0 && s.r.Dir == nil && s.r.pool.Steady()
-}
-
-// Await implements frontend.Awaiter. Literal replies and the replies of calls, writes to
-// copies and splits can be awaited: once their calls are in, finishing them waits for nothing
-// else unless a call failed (then the flush is slow). Blocking calls cannot.
-func (s *Session) Await(w frontend.Waker) (pending, ok bool) {
-	for i := range s.queue {
-		if s.queue[i].blocking {
-			return false, false
-		}
-	}
-	s.awaiter.begin(w, s.r.pool)
-	for i := range s.queue {
-		rp := &s.queue[i]
-		if rp.call != nil {
-			s.awaiter.add(rp.call)
-		}
-		for _, call := range rp.copies {
-			s.awaiter.add(call)
-		}
-		if rp.split != nil {
-			rp.split.await(&s.awaiter)
-		}
-	}
-	return s.awaiter.end(), true
-}
-
-// mayBlock reports whether a request may wait for more than the replies of its calls: with a
-// coherence directory, or a server down, whatever the request.
-func (s *MemcacheSession) mayBlock() bool {
-	return s.m.Dir != nil || !s.m.pool.Steady()
-}
-
-// Loopable implements frontend.Awaiter, as Session.Loopable does.
-func (s *MemcacheSession) Loopable() bool { return !s.mayBlock() }
-
-// Await implements frontend.Awaiter, as Session.Await does.
-func (s *MemcacheSession) Await(w frontend.Waker) (pending, ok bool) {
-	s.awaiter.begin(w, s.m.pool)
-	for i := range s.queue {
-		rp := &s.queue[i]
-		var calls []*backends.Call
-		switch {
-		case rp.call != nil:
-			s.awaiter.add(rp.call)
-		case rp.copies != nil:
-			calls = rp.copies
-		case rp.get != nil:
-			rp.get.win.await(&s.awaiter)
-		case rp.fanOut != nil:
-			calls = rp.fanOut.calls
-		}
-		for _, call := range calls {
-			s.awaiter.add(call)
-		}
-	}
-	return s.awaiter.end(), true
 }

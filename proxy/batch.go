@@ -1,6 +1,6 @@
 package proxy
 
-// batchBound keeps what one client's batch of pipelined requests holds in replies under the
+// BatchBound keeps what one client's batch of pipelined requests holds in replies under the
 // pool's max_pending_output_bytes. Replies are held until the whole batch is written, and a
 // reply's size is known only once it is in, so the bound learns as TCP's slow start does: a
 // client's first batch holds at most firstBatch requests, each batch whose replies stayed well
@@ -8,7 +8,7 @@ package proxy
 // to more than the limit makes the next proportionally shorter. A client pipelining 100 KB GETs
 // without reading then holds about the limit, not max_pipeline replies of 100 KB, while one
 // pipelining small replies is bounded by max_pipeline alone after a few batches.
-type batchBound struct {
+type BatchBound struct {
 	n   int // requests dispatched in this batch
 	cap int // most requests a batch may hold: 0 not learnt yet (firstBatch), -1 no bound
 }
@@ -18,21 +18,21 @@ const (
 	unbounded  = 1 << 16 // a bound grown past this is dropped
 )
 
-// full counts a dispatched request and reports whether the batch should end with it.
-func (b *batchBound) full(limit int) bool {
+// Full counts a dispatched request and reports whether the batch should end with it.
+func (b *BatchBound) Full(limit int) bool {
 	b.n++
 	return limit > 0 && b.cap >= 0 && b.n >= b.bound()
 }
 
-func (b *batchBound) bound() int {
+func (b *BatchBound) bound() int {
 	if b.cap == 0 {
 		return firstBatch
 	}
 	return b.cap
 }
 
-// flushed learns from a batch whose replies came to total bytes.
-func (b *batchBound) flushed(total, limit int) {
+// Flushed learns from a batch whose replies came to total bytes.
+func (b *BatchBound) Flushed(total, limit int) {
 	n := b.n
 	b.n = 0
 	switch {

@@ -4,16 +4,16 @@ import "testing"
 
 func TestBatchBound(t *testing.T) {
 	const limit = 64 << 20
-	var b batchBound
+	var b BatchBound
 	run := func(n, replyBytes int) int {
 		ended := n
 		for i := 1; i <= n; i++ {
-			if b.full(limit) {
+			if b.Full(limit) {
 				ended = i
 				break
 			}
 		}
-		b.flushed(ended*replyBytes, limit)
+		b.Flushed(ended*replyBytes, limit)
 		return ended
 	}
 	// Slow start, then held: 512 replies of 100 KB are between half the limit and the limit.
@@ -32,8 +32,8 @@ func TestBatchBound(t *testing.T) {
 	if got := run(100000, 100); got != 100000 {
 		t.Errorf("after small replies: %d requests; want 100000, no bound", got)
 	}
-	var off batchBound
-	if off.full(0) {
+	var off BatchBound
+	if off.Full(0) {
 		t.Errorf("with no limit, a batch is full after one request")
 	}
 }

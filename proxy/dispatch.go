@@ -96,7 +96,7 @@ func unknownSub(args [][]byte) string {
 
 // route sends a keyed command to the server that owns its keys.
 func (s *Session) route(cmd *commands.Command, args [][]byte, raw []byte) {
-	keys, err := cmd.Keys(args, kept(s.keys, keptKeys))
+	keys, err := cmd.Keys(args, Kept(s.keys, KeptKeys))
 	s.keys = keys
 	switch {
 	case (err != nil || len(keys) == 0) && mayRunKeyless(cmd):
@@ -151,29 +151,14 @@ func (s *Session) routeSplit(cmd *commands.Command, args [][]byte, keys []int) {
 // and is too big for one part (see parts.go).
 func inParts(cmd *commands.Command, keys []int, raw []byte) bool {
 	_, ok := splitSpecOf(cmd.Name)
-	return ok && oversized(len(keys), len(raw))
+	return ok && Oversized(len(keys), len(raw))
 }
 
 // targets returns the live servers for key: all live copies for a write, the best first for a
 // read. The slice is the session's scratch, valid until the next call.
 func (s *Session) targets(key []byte, write bool) []int {
-	s.scratch = targets(s.r.pool, key, write, s.scratch[:0])
+	s.scratch = Targets(s.r.pool, key, write, s.scratch[:0])
 	return s.scratch
-}
-
-// targets appends the live servers for key, or, when none is live, the key's primary: a call
-// to it fails fast with an error that names the server and why it is down.
-func targets(p *backends.Pool, key []byte, write bool, dst []int) []int {
-	start := len(dst)
-	if write {
-		dst = p.WriteTargets(key, dst)
-	} else {
-		dst = p.ReadTargets(key, dst)
-	}
-	if len(dst) == start {
-		dst = append(dst, p.Owner(key))
-	}
-	return dst
 }
 
 // sameCopies reports whether the keys at positions keys all live on the same servers.

@@ -9,24 +9,7 @@ import (
 
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/coherence/guard"
-	"github.com/discoh/discoh/mcproto"
-	"github.com/discoh/discoh/resp"
 )
-
-// NewRedisGuard returns the coherence guard of a Redis pool: the guard scripts of package guard,
-// run on each key's copies (see copiesGuard).
-func NewRedisGuard(pool *backends.Pool) guard.Guard {
-	return newCopiesGuard(pool, func(s *backends.Server, write bool) guard.Guard {
-		return guard.NewRedis(redisDoer{server: s, write: write})
-	})
-}
-
-// NewMemcacheGuard returns the coherence guard of a memcached pool.
-func NewMemcacheGuard(pool *backends.Pool) guard.Guard {
-	return newCopiesGuard(pool, func(s *backends.Server, write bool) guard.Guard {
-		return guard.NewMemcache(memcacheDoer{server: s, write: write})
-	})
-}
 
 // copiesGuard keeps a coherent key's guard state on every copy of the key, so that a dead
 // server costs its coherent keys no more than its plain ones:
@@ -45,7 +28,7 @@ type copiesGuard struct {
 	writes []guard.Guard // per server: invalidations, which a returning server takes too
 }
 
-func newCopiesGuard(pool *backends.Pool, each func(s *backends.Server, write bool) guard.Guard) *copiesGuard {
+func NewCopiesGuard(pool *backends.Pool, each func(s *backends.Server, write bool) guard.Guard) *copiesGuard {
 	g := &copiesGuard{pool: pool}
 	for _, s := range pool.Servers {
 		g.reads = append(g.reads, each(s, false))
@@ -140,41 +123,7 @@ func (g *copiesGuard) first(key []byte) int {
 	return g.live(key, buf[:0])[0]
 }
 
-// redisDoer runs the guard's scripts on one server.
-type redisDoer struct {
-	server *backends.Server
-	write  bool // an invalidation: a server replaying what it missed takes it too
-}
-
-// Do implements guard.RedisDoer.
-func (d redisDoer) Do(ctx context.Context, key []byte, args ...[]byte) ([]byte, error) {
-	call := backends.NewCall()
-	defer call.Release()
-	call.Req, call.Write = resp.AppendCommand(call.Req, args...), d.write
-	return finishGuardCall(ctx, d.server, call, key, resp.IsError)
-}
-
-// memcacheDoer runs the guard's requests on one server.
-type memcacheDoer struct {
-	server *backends.Server
-	write  bool
-}
-
-// Do implements guard.MemcacheDoer.
-func (d memcacheDoer) Do(ctx context.Context, key, req []byte, kind mcproto.Kind) ([]byte, error) {
-	call := backends.NewCall()
-	defer call.Release()
-	call.Req, call.Kind, call.Write = append(call.Req, req...), uint8(kind), d.write
-	return finishGuardCall(ctx, d.server, call, key, memcacheError)
-}
-
-// memcacheError reports whether a memcached reply is an error.
-func memcacheError(reply []byte) bool {
-	return bytes.HasPrefix(reply, []byte("SERVER_ERROR")) || bytes.HasPrefix(reply, []byte("CLIENT_ERROR")) ||
-		bytes.HasPrefix(reply, []byte("ERROR"))
-}
-
-// finishGuardCall sends call to s and returns a copy of its reply. When the call failed, the
+// FinishGuardCall sends call to s and returns a copy of its reply. When the call failed, the
 // guard state may or may not have changed: the server has key deleted before it serves reads
 // again (fail closed, G5).
 //
@@ -188,7 +137,7 @@ func memcacheError(reply []byte) bool {
 // not, it serves nobody, and a server that comes back restarted stores only values read from
 // the database after this invalidation began (fills and installs need guard state that the
 // restarted server does not have, or that was created after it came back).
-func finishGuardCall(ctx context.Context, s *backends.Server, call *backends.Call, key []byte, isError func([]byte) bool) ([]byte, error) {
+func FinishGuardCall(ctx context.Context, s *backends.Server, call *backends.Call, key []byte, isError func([]byte) bool) ([]byte, error) {
 	s.Send(call, backends.LaneRESP2, 0)
 	call.Wait()
 	if call.Err != nil && call.Write && backends.MarkedDown(call.Err) {

@@ -7,11 +7,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/discoh/discoh/backends"
-	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/frontend"
 	"github.com/discoh/discoh/resp"
 )
@@ -115,7 +113,7 @@ func (r *Redis) infoServer(b *strings.Builder, _ *poolInfo) {
 // infoClients counts discoh's own clients: connected_clients those connected now,
 // blocked_clients those waiting for a blocking command's reply (BLPOP, XREAD BLOCK, ...).
 func (r *Redis) infoClients(b *strings.Builder, _ *poolInfo) {
-	connected, _ := clientCounts(r.Front)
+	connected, _ := ClientCounts(r.Front)
 	fmt.Fprintf(b, "connected_clients:%d\r\n", connected)
 	fmt.Fprintf(b, "blocked_clients:%d\r\n", r.Stats.Blocked.Load())
 	if r.Front != nil {
@@ -144,11 +142,11 @@ func (r *Redis) infoPersistence(b *strings.Builder, p *poolInfo) {
 
 // infoStats reports discoh's own counters, then the servers' keyspace_hits and friends summed.
 func (r *Redis) infoStats(b *strings.Builder, p *poolInfo) {
-	_, total := clientCounts(r.Front)
+	_, total := ClientCounts(r.Front)
 	commands := r.Stats.Commands.Load()
 	fmt.Fprintf(b, "total_connections_received:%d\r\n", total)
 	fmt.Fprintf(b, "total_commands_processed:%d\r\n", commands)
-	fmt.Fprintf(b, "instantaneous_ops_per_sec:%d\r\n", r.Stats.ops.sample(time.Now(), r.started, commands))
+	fmt.Fprintf(b, "instantaneous_ops_per_sec:%d\r\n", r.Stats.ops.Sample(time.Now(), r.started, commands))
 	fmt.Fprintf(b, "total_error_replies:%d\r\n", r.Stats.Errors.Load())
 	fmt.Fprintf(b, "backend_errors:%d\r\n", r.Stats.Backend.Load())
 	fmt.Fprintf(b, "warm_copies:%d\r\n", r.Stats.WarmCopies.Load())
@@ -166,7 +164,7 @@ func (r *Redis) infoServers(b *strings.Builder, _ *poolInfo) {
 		health, _, downs := sv.Health()
 		fmt.Fprintf(b, "server%d:name=%s,addr=%s,health=%s,connected=%v,requests=%d,failures=%d,downs=%d,replay_queue=%d,recopied=%d,replay_overflowed=%d\r\n",
 			i, sv.Name, sv.Addr, health, sv.Connected(), sv.Requests.Load(), sv.Failures.Load(), downs, sv.ReplayQueue(),
-			sv.Recopied(), boolInt(sv.ReplayOverflowed()))
+			sv.Recopied(), BoolInt(sv.ReplayOverflowed()))
 	}
 }
 
@@ -176,7 +174,7 @@ func (r *Redis) infoCoherence(b *strings.Builder, _ *poolInfo) {
 		b.WriteString("coherence:off\r\n")
 		return
 	}
-	writeCoherenceStats(r.Dir.Stats(), func(name string, v int64) { fmt.Fprintf(b, "%s:%d\r\n", name, v) })
+	WriteCoherenceStats(r.Dir.Stats(), func(name string, v int64) { fmt.Fprintf(b, "%s:%d\r\n", name, v) })
 }
 
 // infoKeyspace writes db0 (the only database discoh serves) summed over the servers, or, as
@@ -189,34 +187,6 @@ func (r *Redis) infoKeyspace(b *strings.Builder, p *poolInfo) {
 		// Only when a server is missing: parsers of this section expect db lines alone.
 		fmt.Fprintf(b, "# db0 above sums %d of the pool's %d servers\r\n", p.summed, p.servers)
 	}
-}
-
-// writeCoherenceStats hands each counter of st to put, named as INFO and stats name it.
-func writeCoherenceStats(st coherence.Stats, put func(name string, v int64)) {
-	for _, c := range []struct {
-		name string
-		v    int64
-	}{
-		{"coherence_invalidations", st.Invalidations}, {"coherence_invalidate_errors", st.InvalidateErrors},
-		{"coherence_pulls", st.Pulls}, {"coherence_pull_errors", st.PullErrors},
-		{"coherence_pulls_shared", st.PullsShared}, {"coherence_rows_not_found", st.RowsNotFound},
-		{"coherence_installs", st.Installs}, {"coherence_installs_stale", st.InstallsStale},
-		{"coherence_fills_stored", st.FillsStored}, {"coherence_fills_refused", st.FillsRefused},
-		{"coherence_guard_missing", st.GuardMissing}, {"coherence_guard_errors", st.GuardErrors},
-		{"coherence_read_hits", st.ReadHits}, {"coherence_read_misses", st.ReadMisses},
-		{"coherence_waits_served", st.WaitsServed}, {"coherence_revalidations", st.Revalidations},
-	} {
-		put(c.name, c.v)
-	}
-}
-
-// clientCounts returns the clients front serves now and those it has admitted since it started
-// (over max_clients ones are not), or zeros without a front end.
-func clientCounts(front *frontend.Server) (connected, total int64) {
-	if front == nil {
-		return 0, 0
-	}
-	return int64(front.Clients()), front.Accepted.Load()
 }
 
 // summedStats are the servers' stats fields INFO stats sums. Other server counters
@@ -476,35 +446,4 @@ func bytesToHuman(n int64) string {
 		}
 	}
 	return "" // not reached
-}
-
-// opsMeter works out instantaneous_ops_per_sec: the commands per second between two INFO
-// calls at least a second apart (the first from discoh's start). redis-cli --stat asks every
-// second; a client that asks rarely gets the average since its previous INFO.
-type opsMeter struct {
-	mu       sync.Mutex
-	at       time.Time
-	commands int64
-	rate     int64
-}
-
-func (m *opsMeter) sample(now, started time.Time, commands int64) int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.at.IsZero() {
-		m.at = started
-	}
-	if d := now.Sub(m.at); d >= time.Second {
-		m.rate = int64(float64(commands-m.commands)/d.Seconds() + 0.5)
-		m.at, m.commands = now, commands
-	}
-	return m.rate
-}
-
-// boolInt is 1 for true, as INFO and stats report flags.
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -89,7 +89,7 @@ func TestListRedis(t *testing.T) {
 		t.Errorf("listed %d keys; want the %d set", len(got), len(keys))
 	}
 	if len(batches) < 3 {
-		t.Errorf("listed in %d batches; want SCAN's rounds of about %d", len(batches), listBatch)
+		t.Errorf("listed in %d batches; want SCAN's rounds of about %d", len(batches), ListBatch)
 	}
 }
 

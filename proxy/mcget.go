@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 
 	"github.com/discoh/discoh/backends"
@@ -16,11 +17,11 @@ type mcGet struct {
 	kind    mcproto.Kind
 	exptime int64 // gat and gats
 	calls   []*backends.Call
-	keys    keyList // copies of the client's keys, in its order
+	keys    KeyList // copies of the client's keys, in its order
 	order   []int   // for each key, the index of its part's call
-	win     window  // sends the calls part by part
+	win     Window  // sends the calls part by part
 
-	parts partSet  // scratch: the keys of each server's open part
+	parts PartSet  // scratch: the keys of each server's open part
 	rest  [][]byte // scratch: what is left of each server's reply
 }
 
@@ -35,7 +36,7 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 		return
 	}
 	owners, servers := s.owners(req.Keys)
-	if len(servers) == 1 && len(req.Keys) <= partKeys { // keys are short: partKeys fit a part
+	if len(servers) == 1 && len(req.Keys) <= PartKeys { // keys are short: partKeys fit a part
 		call := s.getCall(req, req.Keys)
 		s.send(servers[0], call)
 		s.queue = append(s.queue, mcReply{call: call, kind: req.Kind, keys: len(req.Keys), read: true})
@@ -44,32 +45,32 @@ func (s *MemcacheSession) dispatchGet(req *mcproto.Request) {
 	g := mcGetPool.Get().(*mcGet)
 	g.kind, g.exptime = req.Kind, req.Exptime
 	n := len(s.m.pool.Servers)
-	g.parts.begin(n)
-	g.win.begin(n)
+	g.parts.Begin(n)
+	g.win.Begin(n)
 	for i, key := range req.Keys {
-		g.keys.add(key)
+		g.keys.Add(key)
 		g.order = append(g.order, g.put(req, owners[i], req.Keys[i:i+1]))
 	}
-	for _, server := range g.parts.open {
-		if keys := g.parts.take(server); len(keys) > 0 {
+	for _, server := range g.parts.Open {
+		if keys := g.parts.Take(server); len(keys) > 0 {
 			g.close(req, server, keys)
 		}
 	}
-	g.win.start(s.send)
+	g.win.Start(s.send)
 	s.queue = append(s.queue, mcReply{get: g, kind: req.Kind})
 }
 
 // put adds a key to server's part and returns the index of the part's call; a full part is
 // closed at once.
 func (g *mcGet) put(req *mcproto.Request, server int, key [][]byte) int {
-	opened, full := g.parts.put(server, nil, key)
+	opened, full := g.parts.Put(server, nil, key)
 	if opened {
-		g.parts.index[server] = len(g.calls)
+		g.parts.Index[server] = len(g.calls)
 		g.calls = append(g.calls, backends.NewCall())
 	}
-	c := g.parts.index[server]
+	c := g.parts.Index[server]
 	if full {
-		g.close(req, server, g.parts.take(server))
+		g.close(req, server, g.parts.Take(server))
 	}
 	return c
 }
@@ -77,11 +78,11 @@ func (g *mcGet) put(req *mcproto.Request, server int, key [][]byte) int {
 // close encodes the keys of server's part (after the part's nil head) into its call and hands
 // it to the window.
 func (g *mcGet) close(req *mcproto.Request, server int, part [][]byte) {
-	call := g.calls[g.parts.index[server]]
+	call := g.calls[g.parts.Index[server]]
 	call.Req = mcproto.AppendGetLine(call.Req, req.Kind, req.Exptime, part[1:]...)
 	call.Kind = uint8(req.Kind)
 	clear(part) // the keys point into the client's input
-	g.win.add(call, server)
+	g.win.Add(call, server)
 }
 
 // owners returns each key's best live server and the distinct servers in first-seen order.
@@ -91,7 +92,7 @@ func (s *MemcacheSession) owners(keys [][]byte) (owners, servers []int) {
 	for _, key := range keys {
 		owner := s.targets(key, false)[0]
 		owners = append(owners, owner)
-		if indexOf(servers, owner) < 0 {
+		if slices.Index(servers, owner) < 0 {
 			servers = append(servers, owner)
 		}
 	}
@@ -125,7 +126,7 @@ func (s *MemcacheSession) countHits(reply []byte, keys int) {
 // client's key order. A part's reply holds its keys' values in the order it asked for them,
 // misses left out.
 func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
-	g.win.drain(s.send)
+	g.win.Drain(s.send)
 	defer g.release()
 	rest := append(g.rest[:0], make([][]byte, len(g.calls))...)
 	g.rest = rest
@@ -148,7 +149,7 @@ func (g *mcGet) finish(s *MemcacheSession, dst []byte) []byte {
 	hits := 0
 	for i, c := range g.order {
 		v, next, ok, _ := mcproto.NextValue(rest[c])
-		if ok && bytes.Equal(v.Key, g.keys.at(i)) {
+		if ok && bytes.Equal(v.Key, g.keys.At(i)) {
 			dst = append(dst, v.Raw...)
 			rest[c] = next
 			hits++
@@ -169,9 +170,9 @@ func (g *mcGet) elsewhere(s *MemcacheSession, rest [][]byte) *backends.Call {
 		if failed.Err == nil {
 			continue
 		}
-		key := g.keys.at(k)
+		key := g.keys.At(k)
 		req := mcproto.AppendGetLine(nil, g.kind, g.exptime, key)
-		call := askCopies(s.m.pool, key, failed.Server, req, uint8(g.kind), s.send)
+		call := AskCopies(s.m.pool, key, failed.Server, req, uint8(g.kind), s.send)
 		if call == nil {
 			return failed
 		}
@@ -191,11 +192,11 @@ func (g *mcGet) release() {
 	clear(g.calls)
 	clear(g.rest)
 	g.calls, g.rest = g.calls[:0], g.rest[:0]
-	g.win.reset()
-	g.keys.reset()
-	if len(g.order) > keptKeys { // a huge get's scratch does not stay in the pool
-		g.keys = keyList{}
+	g.win.Reset()
+	g.keys.Reset()
+	if len(g.order) > KeptKeys { // a huge get's scratch does not stay in the pool
+		g.keys = KeyList{}
 	}
-	g.order = kept(g.order, keptKeys)
+	g.order = Kept(g.order, KeptKeys)
 	mcGetPool.Put(g)
 }

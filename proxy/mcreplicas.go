@@ -19,7 +19,7 @@ func (s *MemcacheSession) firstCopy(copies []*backends.Call) *backends.Call {
 	for _, key := range mcKeysOf(copies[0].Req) {
 		s.m.pool.EndWrite(key)
 	}
-	answer := firstSuccess(copies)
+	answer := FirstSuccess(copies)
 	if answer != nil { // the copies that failed are out of step with the one that took it
 		for _, call := range copies {
 			if call.Err != nil {
@@ -51,7 +51,7 @@ func (s *MemcacheSession) failover(failed *backends.Call) *backends.Call {
 	if len(keys) == 0 {
 		return failed
 	}
-	return retryOnCopies(s.m.pool, failed, keys[0], s.send)
+	return RetryOnCopies(s.m.pool, failed, keys[0], s.send)
 }
 
 // mcKeysOf returns the keys of an encoded request, for failover and missed writes.

@@ -24,9 +24,9 @@ type MemcacheSession struct {
 	enc     []byte // scratch: a request re-encoded for its servers, copied into each call
 	ownerOf []int  // scratch for a get: the server of each key
 	servers []int  // scratch for a get: its distinct servers
-	batch   batchBound
+	batch   BatchBound
 
-	awaiter // for an event loop: see Await
+	Waiter // for an event loop: see Await
 }
 
 // mcReply is one queued reply: literal bytes, one call's reply, or a multi-get's merge.
@@ -58,7 +58,7 @@ func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
 		return frontend.EndBatch
 	}
 	action := s.dispatch(req)
-	full := s.batch.full(s.m.MaxReplyBytes) || memlimit.Over() // as for Redis: one request at a time
+	full := s.batch.Full(s.m.MaxReplyBytes) || memlimit.Over() // as for Redis: one request at a time
 	if (full || s.holdsParts()) && action == frontend.Continue {
 		return frontend.EndBatch
 	}
@@ -69,7 +69,7 @@ func (s *MemcacheSession) Dispatch(req *mcproto.Request) frontend.Action {
 // Session.holdsParts).
 func (s *MemcacheSession) holdsParts() bool {
 	n := len(s.queue)
-	return n > 0 && s.queue[n-1].get != nil && s.queue[n-1].get.win.holding()
+	return n > 0 && s.queue[n-1].get != nil && s.queue[n-1].get.win.Holding()
 }
 
 func (s *MemcacheSession) dispatch(req *mcproto.Request) frontend.Action {
@@ -180,7 +180,7 @@ func (s *MemcacheSession) dropCopies(key []byte, servers []int) {
 
 // targets returns the key's live servers: all copies for a write, the best first for a read.
 func (s *MemcacheSession) targets(key []byte, write bool) []int {
-	s.scratch = targets(s.m.pool, key, write, s.scratch[:0])
+	s.scratch = Targets(s.m.pool, key, write, s.scratch[:0])
 	return s.scratch
 }
 
@@ -229,15 +229,15 @@ func (s *MemcacheSession) queueLit(add func(dst []byte) []byte) {
 // Flush implements mcserver.Session.
 func (s *MemcacheSession) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
 	total := 0
-	dst, err := flushQueue(s.queue, dst, spill, func(dst []byte, rp *mcReply) []byte {
+	dst, err := FlushQueue(s.queue, dst, spill, func(dst []byte, rp *mcReply) []byte {
 		start := len(dst)
 		dst = s.finish(dst, rp)
 		total += len(dst) - start
 		return dst
 	})
-	s.batch.flushed(total, s.m.MaxReplyBytes)
+	s.batch.Flushed(total, s.m.MaxReplyBytes)
 	s.queue, s.lit = s.queue[:0], s.lit[:0]
-	s.awaiter.flushed()
+	s.Waiter.Flushed()
 	return dst, err
 }
 
@@ -263,7 +263,7 @@ func (s *MemcacheSession) finishCall(dst []byte, rp *mcReply) []byte {
 	switch {
 	case call.Err != nil && rp.read:
 		call = s.failover(call)
-	case rp.read && s.m.pool.Replicas() > 1 && string(call.Reply) == "END\r\n" && call.Server.Warming() && s.awaiter.mayWait():
+	case rp.read && s.m.pool.Replicas() > 1 && string(call.Reply) == "END\r\n" && call.Server.Warming() && s.Waiter.MayWait():
 		call = s.warm(call)
 	}
 	defer call.Release()
@@ -312,8 +312,8 @@ func (s *MemcacheSession) Close() {}
 
 // Shed implements frontend.Awaiter: a memcached client sets nothing a session must keep.
 func (s *MemcacheSession) Shed() (keep any, shed bool) {
-	s.client, s.batch = nil, batchBound{}
-	s.queue, s.lit, s.enc = kept(s.queue, keptReplies), kept(s.lit, keptBytes), kept(s.enc, keptBytes)
+	s.client, s.batch = nil, BatchBound{}
+	s.queue, s.lit, s.enc = Kept(s.queue, KeptReplies), Kept(s.lit, KeptBytes), Kept(s.enc, KeptBytes)
 	s.m.free.Put(s)
 	return nil, true
 }

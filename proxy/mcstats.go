@@ -165,7 +165,7 @@ func (m *Memcache) appendStats(dst []byte, sums *statSums) []byte {
 		dst = mcproto.AppendStat(dst, name, sums.values[i])
 	}
 	stat("servers_summed", sums.servers)
-	connected, total := clientCounts(m.Front)
+	connected, total := ClientCounts(m.Front)
 	stat("discoh_curr_connections", connected)
 	stat("discoh_total_connections", total)
 	if m.Front != nil {
@@ -180,7 +180,7 @@ func (m *Memcache) appendStats(dst []byte, sums *statSums) []byte {
 	stat("backend_errors", m.Stats.BackendErrors.Load())
 	stat("warm_copies", m.Stats.WarmCopies.Load())
 	if m.Dir != nil {
-		writeCoherenceStats(m.Dir.Stats(), func(name string, v int64) { stat(name, v) })
+		WriteCoherenceStats(m.Dir.Stats(), func(name string, v int64) { stat(name, v) })
 	}
 	stat("replicas", m.pool.Replicas())
 	for i, sv := range m.pool.Servers {
@@ -200,6 +200,6 @@ func (m *Memcache) appendServerState(stat func(string, any), prefix string, sv *
 	stat(prefix+"failures", sv.Failures.Load())
 	stat(prefix+"downs", downs)
 	stat(prefix+"replay_queue", sv.ReplayQueue())
-	stat(prefix+"replay_overflowed", boolInt(sv.ReplayOverflowed()))
+	stat(prefix+"replay_overflowed", BoolInt(sv.ReplayOverflowed()))
 	stat(prefix+"recopied", sv.Recopied())
 }

@@ -3,7 +3,7 @@ package proxy
 import "github.com/discoh/discoh/backends"
 
 // A multi-key command (MSET, MGET, DEL, a memcached get) goes to each of its servers in parts
-// of at most partKeys keys and about partBytes bytes, and at most partsInFlight of its parts
+// of at most PartKeys keys and about partBytes bytes, and at most partsInFlight of its parts
 // wait on a server at a time: the next one is sent once an earlier one is answered. The server
 // connections are shared and answer in order, so another client's request waits behind at most
 // that much of a huge command, not behind megabytes of it (a 500,000-key MSET is a third of a
@@ -13,32 +13,32 @@ import "github.com/discoh/discoh/backends"
 // first parts before its last. Commands split across servers never were atomic; one within
 // the bounds on one server still is.
 const (
-	partKeys      = 256       // keys per part: about a tenth of a millisecond of a server's time
+	PartKeys      = 256       // keys per part: about a tenth of a millisecond of a server's time
 	partBytes     = 256 << 10 // bytes of arguments per part, a key's own never cut
 	partsInFlight = 2         // parts of one command on a server at a time: one runs, one waits
 )
 
-// oversized reports whether a command of keys keys and size bytes may not fit one part: it is
+// Oversized reports whether a command of keys keys and size bytes may not fit one part: it is
 // sent in parts even when one server holds every key.
-func oversized(keys, size int) bool {
-	return keys > partKeys || size > partBytes
+func Oversized(keys, size int) bool {
+	return keys > PartKeys || size > partBytes
 }
 
-// partSet gathers a command's arguments into parts, by server: the part being filled, its size,
+// PartSet gathers a command's arguments into parts, by server: the part being filled, its size,
 // and the index of the call that will carry it in the caller's list of calls.
-type partSet struct {
+type PartSet struct {
 	args  [][][]byte // by server: the open part's arguments, head first; empty when none is open
 	keys  []int      // by server: the keys in the open part
 	size  []int      // by server: the bytes of its arguments
-	index []int      // by server: the index of its call
-	open  []int      // the servers that opened parts, in order (some closed since)
+	Index []int      // by server: the index of its call
+	Open  []int      // the servers that opened parts, in order (some closed since)
 }
 
-// begin makes ps ready for a command on n servers, keeping its storage.
-func (ps *partSet) begin(n int) {
-	ps.args = grow(ps.args, n)
-	ps.keys, ps.size, ps.index = sized(ps.keys, n), sized(ps.size, n), sized(ps.index, n)
-	ps.open = ps.open[:0]
+// Begin makes ps ready for a command on n servers, keeping its storage.
+func (ps *PartSet) Begin(n int) {
+	ps.args = Grow(ps.args, n)
+	ps.keys, ps.size, ps.Index = sized(ps.keys, n), sized(ps.size, n), sized(ps.Index, n)
+	ps.Open = ps.Open[:0]
 }
 
 // sized returns s with n entries, all 0.
@@ -47,14 +47,14 @@ func sized(s []int, n int) []int {
 	return s
 }
 
-// put adds one key's arguments to server's part. A part opens with head (the command's name,
+// Put adds one key's arguments to server's part. A part opens with head (the command's name,
 // or nil) when server has none: opened says so, and the caller records its call's index with
 // opening. full says the part has reached the bounds and must be taken.
-func (ps *partSet) put(server int, head []byte, kv [][]byte) (opened, full bool) {
+func (ps *PartSet) Put(server int, head []byte, kv [][]byte) (opened, full bool) {
 	if len(ps.args[server]) == 0 {
 		ps.args[server] = append(ps.args[server], head)
 		ps.keys[server], ps.size[server] = 0, 0
-		ps.open = append(ps.open, server)
+		ps.Open = append(ps.Open, server)
 		opened = true
 	}
 	ps.args[server] = append(ps.args[server], kv...)
@@ -62,21 +62,21 @@ func (ps *partSet) put(server int, head []byte, kv [][]byte) (opened, full bool)
 	for _, a := range kv {
 		ps.size[server] += len(a)
 	}
-	return opened, ps.keys[server] >= partKeys || ps.size[server] >= partBytes
+	return opened, ps.keys[server] >= PartKeys || ps.size[server] >= partBytes
 }
 
-// take returns server's part, head first, and closes it. The slice is reused by the server's
+// Take returns server's part, head first, and closes it. The slice is reused by the server's
 // next part: the caller encodes it, and clears it (the arguments point into the client's
 // input), before putting more.
-func (ps *partSet) take(server int) [][]byte {
+func (ps *PartSet) Take(server int) [][]byte {
 	args := ps.args[server]
 	ps.args[server] = args[:0]
 	return args
 }
 
-// window sends the parts of one command, at most partsInFlight per server at a time, and
+// Window sends the parts of one command, at most partsInFlight per server at a time, and
 // holds the rest until earlier parts to the same server are answered.
-type window struct {
+type Window struct {
 	parts []windowPart // every part, in the order they were added
 	last  []int        // by server: its last part, -1 for none
 	held  []int        // by server: its first held part, -1 for none
@@ -91,11 +91,11 @@ type windowPart struct {
 	held   bool // not sent yet
 }
 
-// sender sends a call to server i (Session.send, MemcacheSession.send).
-type sender func(i int, call *backends.Call)
+// Sender sends a call to server i (Session.send, MemcacheSession.send).
+type Sender func(i int, call *backends.Call)
 
-// begin makes w ready for a command on n servers, keeping its storage.
-func (w *window) begin(n int) {
+// Begin makes w ready for a command on n servers, keeping its storage.
+func (w *Window) Begin(n int) {
 	w.parts, w.holds = w.parts[:0], 0
 	w.last, w.held, w.sent = sized(w.last, n), sized(w.held, n), sized(w.sent, n)
 	for i := range n {
@@ -103,8 +103,8 @@ func (w *window) begin(n int) {
 	}
 }
 
-// add holds call, a part for server, until start or drain sends it.
-func (w *window) add(call *backends.Call, server int) {
+// Add holds call, a part for server, until start or drain sends it.
+func (w *Window) Add(call *backends.Call, server int) {
 	i := len(w.parts)
 	w.parts = append(w.parts, windowPart{call: call, server: server, next: -1, held: true})
 	if last := w.last[server]; last >= 0 {
@@ -116,9 +116,9 @@ func (w *window) add(call *backends.Call, server int) {
 	w.holds++
 }
 
-// start sends the first partsInFlight parts of each server, once every part is made: none is
+// Start sends the first partsInFlight parts of each server, once every part is made: none is
 // out while a huge command is still being cut, which takes a while.
-func (w *window) start(send sender) {
+func (w *Window) Start(send Sender) {
 	for i := range w.parts {
 		if server := w.parts[i].server; w.sent[server] < partsInFlight {
 			w.sent[server]++
@@ -128,20 +128,23 @@ func (w *window) start(send sender) {
 }
 
 // sendHeld sends the server's first held part.
-func (w *window) sendHeld(server int, send sender) {
+func (w *Window) sendHeld(server int, send Sender) {
 	p := &w.parts[w.held[server]]
 	w.held[server], p.held = p.next, false
 	w.holds--
 	send(server, p.call)
 }
 
-// holding reports whether some part waits for an earlier one's reply.
-func (w *window) holding() bool { return w.holds > 0 }
+// Len returns the number of parts added since Begin.
+func (w *Window) Len() int { return len(w.parts) }
 
-// drain waits for every part, in the order added, and sends a server's next held part as each
+// Holding reports whether some part waits for an earlier one's reply.
+func (w *Window) Holding() bool { return w.holds > 0 }
+
+// Drain waits for every part, in the order added, and sends a server's next held part as each
 // of its earlier ones is answered. A part is sent before it is waited for: the k-th part of a
 // server goes out when its (k-partsInFlight)-th, added before it, is answered.
-func (w *window) drain(send sender) {
+func (w *Window) Drain(send Sender) {
 	for i := range w.parts {
 		w.parts[i].call.Wait()
 		if server := w.parts[i].server; w.held[server] >= 0 {
@@ -150,21 +153,29 @@ func (w *window) drain(send sender) {
 	}
 }
 
-// await counts the parts sent with a. Held parts are sent by the flush, which then waits for
+// Await counts the parts sent with a. Held parts are sent by the flush, which then waits for
 // them: it must run on a goroutine of its own, not on a backend connection's reader.
-func (w *window) await(a *awaiter) {
-	if w.holding() {
-		a.sendsMore()
+func (w *Window) Await(a *Waiter) {
+	if w.Holding() {
+		a.SendsMore()
 	}
 	for i := range w.parts {
 		if !w.parts[i].held {
-			a.add(w.parts[i].call)
+			a.Add(w.parts[i].call)
 		}
 	}
 }
 
-// reset forgets the parts, whose calls the caller releases.
-func (w *window) reset() {
+// Reset forgets the parts, whose calls the caller releases.
+func (w *Window) Reset() {
 	clear(w.parts)
 	w.parts, w.holds = w.parts[:0], 0
+}
+
+// Grow returns parts with at least n entries.
+func Grow(parts [][][]byte, n int) [][][]byte {
+	for len(parts) < n {
+		parts = append(parts, nil)
+	}
+	return parts
 }

@@ -134,7 +134,7 @@ func TestHugeMSetGoesInParts(t *testing.T) {
 			s := NewRedis("parts", "", onePool(t, srv.addr), slog.New(slog.DiscardHandler)).
 				NewSession(&loopSwitch{moved: !looped}).(*Session)
 			defer s.Close()
-			const keys = 4*partsInFlight*partKeys + 3
+			const keys = 4*partsInFlight*PartKeys + 3
 			args := msetArgs(keys)
 			if got := s.Dispatch(args, resp.AppendCommand(nil, args...)); got != frontend.EndBatch {
 				t.Fatalf("Dispatch: got action %v; want EndBatch", got)
@@ -142,7 +142,7 @@ func TestHugeMSetGoesInParts(t *testing.T) {
 			if got := string(flushAwaited(t, s, looped)); got != "+OK\r\n" {
 				t.Fatalf("reply: got %q; want +OK", got)
 			}
-			checkParts(t, srv, args, partKeys*2)
+			checkParts(t, srv, args, PartKeys*2)
 			if _, backlog := srv.seen(); backlog > partsInFlight {
 				t.Errorf("server backlog: got %d parts waiting at once; want at most %d", backlog, partsInFlight)
 			}
@@ -194,7 +194,7 @@ func TestSmallMSetStaysWhole(t *testing.T) {
 	s := NewRedis("parts", "", onePool(t, srv.addr), slog.New(slog.DiscardHandler)).
 		NewSession(&loopSwitch{moved: true}).(*Session)
 	defer s.Close()
-	args := msetArgs(partKeys)
+	args := msetArgs(PartKeys)
 	if got := s.Dispatch(args, resp.AppendCommand(nil, args...)); got != frontend.Continue {
 		t.Fatalf("Dispatch: got action %v; want Continue", got)
 	}

@@ -14,9 +14,6 @@ import (
 	"github.com/discoh/discoh/respserver"
 )
 
-// Version is discoh's version, reported by INFO and -version.
-var Version = "0.1.0-dev"
-
 // redisCompatVersion is the Redis version discoh reports in HELLO: the command set it routes is
 // Redis 7.0's, generated from COMMAND (see package commands).
 const redisCompatVersion = "7.0.0"
@@ -47,7 +44,7 @@ type Stats struct {
 	Backend    atomic.Int64 // requests that failed on a server (down, timeout)
 	WarmCopies atomic.Int64 // values copied from a partner to a copy that missed them
 	Blocked    atomic.Int64 // clients waiting now for a blocking command's reply
-	ops        opsMeter     // instantaneous_ops_per_sec
+	ops        OpsMeter     // instantaneous_ops_per_sec
 }
 
 // NewRedis returns the router for one pool.

@@ -33,7 +33,7 @@ func (s *Session) finishCopies(dst []byte, copies []*backends.Call) []byte {
 	for _, key := range keysOf(copies[0].Req) {
 		s.r.pool.EndWrite(key)
 	}
-	answer := firstSuccess(copies)
+	answer := FirstSuccess(copies)
 	if answer != nil { // the copies that failed are out of step with the one that took it
 		for _, call := range copies {
 			if call.Err != nil {
@@ -64,39 +64,9 @@ func (s *Session) failover(failed *backends.Call) *backends.Call {
 	if len(keys) == 0 {
 		return failed
 	}
-	return retryOnCopies(s.r.pool, failed, keys[0], func(i int, c *backends.Call) {
+	return RetryOnCopies(s.r.pool, failed, keys[0], func(i int, c *backends.Call) {
 		s.r.pool.Servers[i].Send(c, s.lane, s.id)
 	})
-}
-
-// retryOnCopies sends failed's request to the other live copies of key in turn, with send,
-// until one answers; it returns that call and releases failed, or returns failed.
-func retryOnCopies(pool *backends.Pool, failed *backends.Call, key []byte, send func(int, *backends.Call)) *backends.Call {
-	retry := askCopies(pool, key, failed.Server, failed.Req, failed.Kind, send)
-	if retry == nil {
-		return failed
-	}
-	failed.Release()
-	return retry
-}
-
-// askCopies sends req, a read of key, to key's live copies other than skip, in ring order, and
-// returns the first call that was answered, or nil when none was.
-func askCopies(pool *backends.Pool, key []byte, skip *backends.Server, req []byte, kind uint8, send func(int, *backends.Call)) *backends.Call {
-	for _, i := range pool.ReadTargets(key, nil) {
-		if pool.Servers[i] == skip {
-			continue
-		}
-		call := backends.NewCall()
-		call.Req, call.Kind = append(call.Req, req...), kind
-		send(i, call)
-		call.Wait()
-		if call.Err == nil {
-			return call
-		}
-		call.Release()
-	}
-	return nil
 }
 
 // mgetElsewhere answers a failed part of a split MGET key by key from the keys' other copies,
@@ -105,7 +75,7 @@ func (s *Session) mgetElsewhere(failed *backends.Call) (reply []byte, ok bool) {
 	keys := keysOf(failed.Req)
 	reply = resp.AppendArrayLen(nil, len(keys))
 	for _, key := range keys {
-		call := askCopies(s.r.pool, key, failed.Server, resp.AppendCommand(nil, []byte("GET"), key), 0,
+		call := AskCopies(s.r.pool, key, failed.Server, resp.AppendCommand(nil, []byte("GET"), key), 0,
 			func(i int, c *backends.Call) { s.r.pool.Servers[i].Send(c, s.lane, s.id) })
 		if call == nil {
 			return nil, false
@@ -218,14 +188,4 @@ func argsOf(req []byte) [][]byte {
 		return nil
 	}
 	return args
-}
-
-// firstSuccess returns the first call that got a reply, or nil when none did.
-func firstSuccess(calls []*backends.Call) *backends.Call {
-	for _, call := range calls {
-		if call.Err == nil {
-			return call
-		}
-	}
-	return nil
 }

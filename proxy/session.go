@@ -30,12 +30,12 @@ type Session struct {
 	blockers map[*backends.Server]*backends.Pinned // connections for blocking commands
 	cmd      *commands.Command                     // the request being dispatched's; nil if Redis has none
 	slow     bool                                  // the request being dispatched is slow (Call.Slow)
-	batch    batchBound                            // bounds the reply bytes one batch holds
+	batch    BatchBound                            // bounds the reply bytes one batch holds
 	replyOff bool                                  // CLIENT REPLY OFF: replies are not sent
 	skipping bool                                  // CLIENT REPLY SKIP: the next reply is not sent
 	shape    resp.Shape                            // the reply type it gets, when known
 
-	awaiter // for an event loop: see Await
+	Waiter // for an event loop: see Await
 }
 
 // reply is one queued reply: literal bytes, one call's reply passed through, or the merge of a
@@ -78,7 +78,7 @@ func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
 	}
 	// Near max_memory every request ends its batch: a client's replies are then written before
 	// its next request is read, so clients that do not read their replies stop adding to them.
-	full := s.batch.full(s.r.MaxReplyBytes) || memlimit.Over()
+	full := s.batch.Full(s.r.MaxReplyBytes) || memlimit.Over()
 	if (full || s.holdsParts()) && action == frontend.Continue {
 		return frontend.EndBatch
 	}
@@ -90,7 +90,7 @@ func (s *Session) Dispatch(args [][]byte, raw []byte) frontend.Action {
 // later requests overtakes them.
 func (s *Session) holdsParts() bool {
 	n := len(s.queue)
-	return n > 0 && s.queue[n-1].split != nil && s.queue[n-1].split.win.holding()
+	return n > 0 && s.queue[n-1].split != nil && s.queue[n-1].split.win.Holding()
 }
 
 // traits says whether the request may run for long on a healthy server (commands.Slow), and
@@ -121,7 +121,7 @@ func (s *Session) queueSimple(msg string) {
 // Flush implements respserver.Session.
 func (s *Session) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
 	total := 0
-	dst, err := flushQueue(s.queue, dst, spill, func(dst []byte, rp *reply) []byte {
+	dst, err := FlushQueue(s.queue, dst, spill, func(dst []byte, rp *reply) []byte {
 		start := len(dst)
 		dst = s.capReply(start, s.finish(dst, rp))
 		if rp.muted {
@@ -130,28 +130,9 @@ func (s *Session) Flush(dst []byte, spill func([]byte) error) ([]byte, error) {
 		total += len(dst) - start
 		return dst
 	})
-	s.batch.flushed(total, s.r.MaxReplyBytes)
+	s.batch.Flushed(total, s.r.MaxReplyBytes)
 	s.queue, s.lit = s.queue[:0], s.lit[:0]
-	s.awaiter.flushed()
-	return dst, err
-}
-
-// flushQueue finishes every queued reply in order into dst, handing dst to spill whenever it
-// grows large. Once spill fails (the client is gone) it still finishes every reply, so their
-// calls are waited for and released, but keeps nothing.
-func flushQueue[R any](queue []R, dst []byte, spill func([]byte) error, finish func([]byte, *R) []byte) ([]byte, error) {
-	var err error
-	var zero R
-	for i := range queue {
-		dst = finish(dst, &queue[i])
-		queue[i] = zero
-		if err != nil {
-			dst = dst[:0]
-		} else if len(dst) >= spillBytes {
-			err = spill(dst)
-			dst = dst[:0]
-		}
-	}
+	s.Waiter.Flushed()
 	return dst, err
 }
 
@@ -166,9 +147,6 @@ func (s *Session) capReply(start int, after []byte) []byte {
 	msg := fmt.Sprintf("ERR reply of %d bytes over max_pending_output_bytes %d", size, s.r.MaxReplyBytes)
 	return resp.AppendError(after[:start], msg)
 }
-
-// spillBytes is how much reply data a Flush gathers before writing it out.
-const spillBytes = frontend.SpillBytes
 
 // finish waits for one reply and appends it to dst.
 func (s *Session) finish(dst []byte, rp *reply) []byte {
@@ -197,7 +175,7 @@ func (s *Session) finishCall(dst []byte, rp *reply) []byte {
 	}
 	if call.Err != nil {
 		call = s.afterFailure(call, rp)
-	} else if rp.read && s.r.pool.Replicas() > 1 && isNull(call.Reply) && call.Server.Warming() && s.awaiter.mayWait() {
+	} else if rp.read && s.r.pool.Replicas() > 1 && isNull(call.Reply) && call.Server.Warming() && s.Waiter.MayWait() {
 		call = s.warm(call)
 	}
 	defer call.Release()
@@ -259,8 +237,8 @@ func (s *Session) Shed() (keep any, shed bool) {
 		*s.carry = clientState{lane: s.lane, name: s.name}
 		keep = s.carry
 	}
-	s.client, s.carry, s.lane, s.name, s.batch = nil, nil, backends.LaneRESP2, "", batchBound{}
-	s.queue, s.lit = kept(s.queue, keptReplies), kept(s.lit, keptBytes)
+	s.client, s.carry, s.lane, s.name, s.batch = nil, nil, backends.LaneRESP2, "", BatchBound{}
+	s.queue, s.lit = Kept(s.queue, KeptReplies), Kept(s.lit, KeptBytes)
 	s.r.free.Put(s)
 	return keep, true
 }
@@ -269,26 +247,6 @@ func (s *Session) Shed() (keep any, shed bool) {
 type clientState struct {
 	lane int
 	name string
-}
-
-// What a shed session keeps of its buffers for the next client: queues of up to keptReplies
-// replies and byte buffers of up to keptBytes. Larger ones were for a deep pipeline or a
-// large reply, and are dropped.
-const (
-	keptReplies = 64
-	keptBytes   = 4 << 10
-)
-
-// keptKeys is the most key positions kept from one request for the next: a million-argument
-// MSET's must not stay with the session.
-const keptKeys = 4096
-
-// kept returns b emptied, or nil when its capacity is over max.
-func kept[E any](b []E, max int) []E {
-	if cap(b) > max {
-		return nil
-	}
-	return b[:0]
 }
 
 // Close implements respserver.Session.

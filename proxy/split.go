@@ -21,13 +21,13 @@ type split struct {
 	partial bool             // merge gets every reply, failed calls' too (INFO): see finish
 	merge   mergeFunc
 	order   []int   // a read: for each key in the client's order, the index of its call
-	writing keyList // keys of a write on their way to several copies (Pool.BeginWrite)
+	writing KeyList // keys of a write on their way to several copies (Pool.BeginWrite)
 	// win sends the calls of a split command (splitKeys) part by part; a fan-out sends its
 	// calls itself, and its window stays empty.
-	win window
+	win Window
 
 	// Scratch, kept between uses.
-	parts, copyParts partSet
+	parts, copyParts PartSet
 	replies          [][]byte
 	elems            [][][]byte // MGET: each reply's elements
 	next             []int
@@ -54,14 +54,14 @@ func (sp *split) release() {
 	clear(sp.calls)
 	clear(sp.copies)
 	clear(sp.replies)
-	sp.win.reset()
+	sp.win.Reset()
 	for i := range sp.elems {
 		clear(sp.elems[i])
 	}
 	sp.calls, sp.copies, sp.replies = sp.calls[:0], sp.copies[:0], sp.replies[:0]
 	sp.write, sp.lenient, sp.partial, sp.merge = false, false, false, nil
-	sp.order = kept(sp.order, keptKeys)
-	sp.writing.reset()
+	sp.order = Kept(sp.order, KeptKeys)
+	sp.writing.Reset()
 	splitPool.Put(sp)
 }
 
@@ -96,9 +96,9 @@ func (s *Session) splitKeys(args [][]byte, keys []int, spec splitSpec) *split {
 	sp := newSplit(spec.merge)
 	sp.write = spec.write
 	n := len(s.r.pool.Servers)
-	sp.parts.begin(n)
-	sp.copyParts.begin(n)
-	sp.win.begin(n)
+	sp.parts.Begin(n)
+	sp.copyParts.Begin(n)
+	sp.win.Begin(n)
 	for _, k := range keys {
 		kv := args[k : k+spec.width]
 		targets := s.targets(args[k], spec.write)
@@ -113,43 +113,35 @@ func (s *Session) splitKeys(args [][]byte, keys []int, spec splitSpec) *split {
 		}
 		if len(targets) > 1 {
 			s.r.pool.BeginWrite(args[k])
-			sp.writing.add(args[k])
+			sp.writing.Add(args[k])
 		}
 	}
 	sp.closeOpen(&sp.parts, sp.calls)
 	sp.closeOpen(&sp.copyParts, sp.copies)
-	sp.win.start(s.send)
+	sp.win.Start(s.send)
 	return sp
-}
-
-// grow returns parts with at least n entries.
-func grow(parts [][][]byte, n int) [][][]byte {
-	for len(parts) < n {
-		parts = append(parts, nil)
-	}
-	return parts
 }
 
 // put adds one key's arguments to server's part in ps, whose calls are *calls, and returns
 // the index of the part's call. A full part is closed at once.
-func (sp *split) put(ps *partSet, calls *[]*backends.Call, server int, name []byte, kv [][]byte) int {
-	opened, full := ps.put(server, name, kv)
+func (sp *split) put(ps *PartSet, calls *[]*backends.Call, server int, name []byte, kv [][]byte) int {
+	opened, full := ps.Put(server, name, kv)
 	if opened {
-		ps.index[server] = len(*calls)
+		ps.Index[server] = len(*calls)
 		*calls = append(*calls, backends.NewCall())
 	}
-	c := ps.index[server]
+	c := ps.Index[server]
 	if full {
-		sp.close((*calls)[c], server, ps.take(server))
+		sp.close((*calls)[c], server, ps.Take(server))
 	}
 	return c
 }
 
 // closeOpen closes the parts of ps still open once every key is in.
-func (sp *split) closeOpen(ps *partSet, calls []*backends.Call) {
-	for _, server := range ps.open {
-		if args := ps.take(server); len(args) > 0 {
-			sp.close(calls[ps.index[server]], server, args)
+func (sp *split) closeOpen(ps *PartSet, calls []*backends.Call) {
+	for _, server := range ps.Open {
+		if args := ps.Take(server); len(args) > 0 {
+			sp.close(calls[ps.Index[server]], server, args)
 		}
 	}
 }
@@ -160,16 +152,7 @@ func (sp *split) close(call *backends.Call, server int, args [][]byte) {
 	call.Write = sp.write
 	call.Req = resp.AppendCommand(call.Req, args...)
 	clear(args)
-	sp.win.add(call, server)
-}
-
-func indexOf(list []int, v int) int {
-	for i, x := range list {
-		if x == v {
-			return i
-		}
-	}
-	return -1
+	sp.win.Add(call, server)
 }
 
 // finish sends the parts still held, waits for every call, then merges. Any failed call or
@@ -177,12 +160,12 @@ func indexOf(list []int, v int) int {
 // a huge write sent before it stay applied, as when a write split across servers fails on one.)
 func (sp *split) finish(s *Session, dst []byte) []byte {
 	defer sp.release()
-	sp.win.drain(s.send)
+	sp.win.Drain(s.send)
 	if sp.write || len(sp.copies) > 0 {
 		waitCopies(sp.calls, sp.copies, s.r.pool.Replicas() > 1)
 	}
-	for i := range sp.writing.len() {
-		s.r.pool.EndWrite(sp.writing.at(i))
+	for i := range sp.writing.Len() {
+		s.r.pool.EndWrite(sp.writing.At(i))
 	}
 	replies := sp.replies[:0]
 	var failed *backends.Call
@@ -217,16 +200,16 @@ func (sp *split) finish(s *Session, dst []byte) []byte {
 }
 
 // await counts the split's calls that are out for a.
-func (sp *split) await(a *awaiter) {
-	if len(sp.win.parts) > 0 {
-		sp.win.await(a)
+func (sp *split) await(a *Waiter) {
+	if sp.win.Len() > 0 {
+		sp.win.Await(a)
 		return
 	}
 	for _, call := range sp.calls {
-		a.add(call)
+		a.Add(call)
 	}
 	for _, call := range sp.copies {
-		a.add(call)
+		a.Add(call)
 	}
 }
 
@@ -246,7 +229,7 @@ func waitCopies(calls, copies []*backends.Call, replicated bool) {
 	for _, call := range copies {
 		call.Wait()
 	}
-	if !replicated || (firstSuccess(calls) == nil && firstSuccess(copies) == nil) {
+	if !replicated || (FirstSuccess(calls) == nil && FirstSuccess(copies) == nil) {
 		return
 	}
 	for _, group := range [][]*backends.Call{calls, copies} {
@@ -262,7 +245,7 @@ func waitCopies(calls, copies []*backends.Call, replicated bool) {
 
 // mergeMGet puts each server's values back in the client's key order.
 func mergeMGet(s *Session, sp *split, replies [][]byte, dst []byte) []byte {
-	sp.elems = grow(sp.elems, len(replies))
+	sp.elems = Grow(sp.elems, len(replies))
 	elems := sp.elems[:len(replies)]
 	for i, r := range replies {
 		var err error

@@ -1,0 +1,68 @@
+package proxy
+
+import (
+	"sync"
+	"time"
+
+	"github.com/discoh/discoh/coherence"
+	"github.com/discoh/discoh/frontend"
+)
+
+// WriteCoherenceStats hands each counter of st to put, named as INFO and stats name it.
+func WriteCoherenceStats(st coherence.Stats, put func(name string, v int64)) {
+	for _, c := range []struct {
+		name string
+		v    int64
+	}{
+		{"coherence_invalidations", st.Invalidations}, {"coherence_invalidate_errors", st.InvalidateErrors},
+		{"coherence_pulls", st.Pulls}, {"coherence_pull_errors", st.PullErrors},
+		{"coherence_pulls_shared", st.PullsShared}, {"coherence_rows_not_found", st.RowsNotFound},
+		{"coherence_installs", st.Installs}, {"coherence_installs_stale", st.InstallsStale},
+		{"coherence_fills_stored", st.FillsStored}, {"coherence_fills_refused", st.FillsRefused},
+		{"coherence_guard_missing", st.GuardMissing}, {"coherence_guard_errors", st.GuardErrors},
+		{"coherence_read_hits", st.ReadHits}, {"coherence_read_misses", st.ReadMisses},
+		{"coherence_waits_served", st.WaitsServed}, {"coherence_revalidations", st.Revalidations},
+	} {
+		put(c.name, c.v)
+	}
+}
+
+// ClientCounts returns the clients front serves now and those it has admitted since it started
+// (over max_clients ones are not), or zeros without a front end.
+func ClientCounts(front *frontend.Server) (connected, total int64) {
+	if front == nil {
+		return 0, 0
+	}
+	return int64(front.Clients()), front.Accepted.Load()
+}
+
+// OpsMeter works out instantaneous_ops_per_sec: the commands per second between two INFO
+// calls at least a second apart (the first from discoh's start). redis-cli --stat asks every
+// second; a client that asks rarely gets the average since its previous INFO.
+type OpsMeter struct {
+	mu       sync.Mutex
+	at       time.Time
+	commands int64
+	rate     int64
+}
+
+func (m *OpsMeter) Sample(now, started time.Time, commands int64) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at.IsZero() {
+		m.at = started
+	}
+	if d := now.Sub(m.at); d >= time.Second {
+		m.rate = int64(float64(commands-m.commands)/d.Seconds() + 0.5)
+		m.at, m.commands = now, commands
+	}
+	return m.rate
+}
+
+// BoolInt is 1 for true, as INFO and stats report flags.
+func BoolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
