@@ -255,3 +255,12 @@ func (s *Server) stopAccepting() {
 	}
 	s.mu.Unlock()
 }
+
+// Counts returns the clients s serves now and those it has admitted since it started (over
+// max_clients ones are not), or zeros for a nil s (no front end).
+func (s *Server) Counts() (connected, total int64) {
+	if s == nil {
+		return 0, 0
+	}
+	return int64(s.Clients()), s.Accepted.Load()
+}

@@ -4,7 +4,6 @@ import (
 	"sync/atomic"
 
 	"github.com/discoh/discoh/backends"
-	"github.com/discoh/discoh/frontend"
 )
 
 // Event loops (package frontend) serve a client without a goroutine of its own: they dispatch
@@ -15,13 +14,16 @@ import (
 // server's replay, an fsync. Failover, warm-up and the held parts of a huge multi-key command
 // happen in slow flushes, on a goroutine of their own.
 
+// Waker is told when the replies a Waiter waits for are in (frontend.Waker).
+type Waker interface{ Ready(slow bool) }
+
 // Waiter counts the calls a batch waits for and tells the waker when the last is in.
 // Finishing some replies sends more calls and waits for them, which must not happen on the
 // goroutine that completed the batch, a backend connection's reader: they make the flush slow.
 // A failed read is looked for elsewhere (on a copy, or with auto_eject_hosts on the server the
 // key moved to); with copies, a miss on a server warming up is looked up on its partner.
 type Waiter struct {
-	waker    frontend.Waker
+	waker    Waker
 	waiting  atomic.Int32 // calls still out, plus one while the batch is being counted
 	slow     atomic.Bool  // some call failed or came from a server warming up, or a part is held
 	bytes    atomic.Int64 // reply bytes of the calls in so far
@@ -31,7 +33,7 @@ type Waiter struct {
 	inline bool
 }
 
-func (a *Waiter) Begin(w frontend.Waker, pool *backends.Pool) {
+func (a *Waiter) Begin(w Waker, pool *backends.Pool) {
 	a.waker = w
 	a.slow.Store(false)
 	a.bytes.Store(0)

@@ -3,7 +3,7 @@ package proxy
 import "github.com/discoh/discoh/backends"
 
 // A multi-key command (MSET, MGET, DEL, a memcached get) goes to each of its servers in parts
-// of at most PartKeys keys and about partBytes bytes, and at most partsInFlight of its parts
+// of at most PartKeys keys and about partBytes bytes, and at most PartsInFlight of its parts
 // wait on a server at a time: the next one is sent once an earlier one is answered. The server
 // connections are shared and answer in order, so another client's request waits behind at most
 // that much of a huge command, not behind megabytes of it (a 500,000-key MSET is a third of a
@@ -15,7 +15,7 @@ import "github.com/discoh/discoh/backends"
 const (
 	PartKeys      = 256       // keys per part: about a tenth of a millisecond of a server's time
 	partBytes     = 256 << 10 // bytes of arguments per part, a key's own never cut
-	partsInFlight = 2         // parts of one command on a server at a time: one runs, one waits
+	PartsInFlight = 2         // parts of one command on a server at a time: one runs, one waits
 )
 
 // Oversized reports whether a command of keys keys and size bytes may not fit one part: it is
@@ -74,7 +74,7 @@ func (ps *PartSet) Take(server int) [][]byte {
 	return args
 }
 
-// Window sends the parts of one command, at most partsInFlight per server at a time, and
+// Window sends the parts of one command, at most PartsInFlight per server at a time, and
 // holds the rest until earlier parts to the same server are answered.
 type Window struct {
 	parts []windowPart // every part, in the order they were added
@@ -91,7 +91,7 @@ type windowPart struct {
 	held   bool // not sent yet
 }
 
-// Sender sends a call to server i (Session.send, MemcacheSession.send).
+// Sender sends a call to server i (a respserver or mcserver Session's send).
 type Sender func(i int, call *backends.Call)
 
 // Begin makes w ready for a command on n servers, keeping its storage.
@@ -116,11 +116,11 @@ func (w *Window) Add(call *backends.Call, server int) {
 	w.holds++
 }
 
-// Start sends the first partsInFlight parts of each server, once every part is made: none is
+// Start sends the first PartsInFlight parts of each server, once every part is made: none is
 // out while a huge command is still being cut, which takes a while.
 func (w *Window) Start(send Sender) {
 	for i := range w.parts {
-		if server := w.parts[i].server; w.sent[server] < partsInFlight {
+		if server := w.parts[i].server; w.sent[server] < PartsInFlight {
 			w.sent[server]++
 			w.sendHeld(server, send) // parts[i]: a server's parts are met in order
 		}
@@ -143,7 +143,7 @@ func (w *Window) Holding() bool { return w.holds > 0 }
 
 // Drain waits for every part, in the order added, and sends a server's next held part as each
 // of its earlier ones is answered. A part is sent before it is waited for: the k-th part of a
-// server goes out when its (k-partsInFlight)-th, added before it, is answered.
+// server goes out when its (k-PartsInFlight)-th, added before it, is answered.
 func (w *Window) Drain(send Sender) {
 	for i := range w.parts {
 		w.parts[i].call.Wait()

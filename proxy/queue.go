@@ -1,11 +1,9 @@
 package proxy
 
-import "github.com/discoh/discoh/frontend"
-
 // FlushQueue finishes every queued reply in order into dst, handing dst to spill whenever it
-// grows large. Once spill fails (the client is gone) it still finishes every reply, so their
+// grows to spillAt bytes (frontend.SpillBytes). Once spill fails (the client is gone) it still finishes every reply, so their
 // calls are waited for and released, but keeps nothing.
-func FlushQueue[R any](queue []R, dst []byte, spill func([]byte) error, finish func([]byte, *R) []byte) ([]byte, error) {
+func FlushQueue[R any](queue []R, dst []byte, spillAt int, spill func([]byte) error, finish func([]byte, *R) []byte) ([]byte, error) {
 	var err error
 	var zero R
 	for i := range queue {
@@ -13,7 +11,7 @@ func FlushQueue[R any](queue []R, dst []byte, spill func([]byte) error, finish f
 		queue[i] = zero
 		if err != nil {
 			dst = dst[:0]
-		} else if len(dst) >= spillBytes {
+		} else if len(dst) >= spillAt {
 			err = spill(dst)
 			dst = dst[:0]
 		}
@@ -40,6 +38,3 @@ func Kept[E any](b []E, max int) []E {
 	}
 	return b[:0]
 }
-
-// spillBytes is how much reply data a Flush gathers before writing it out.
-const spillBytes = frontend.SpillBytes

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/discoh/discoh/coherence"
-	"github.com/discoh/discoh/frontend"
 )
 
 // WriteCoherenceStats hands each counter of st to put, named as INFO and stats name it.
@@ -25,15 +24,6 @@ func WriteCoherenceStats(st coherence.Stats, put func(name string, v int64)) {
 	} {
 		put(c.name, c.v)
 	}
-}
-
-// ClientCounts returns the clients front serves now and those it has admitted since it started
-// (over max_clients ones are not), or zeros without a front end.
-func ClientCounts(front *frontend.Server) (connected, total int64) {
-	if front == nil {
-		return 0, 0
-	}
-	return int64(front.Clients()), front.Accepted.Load()
 }
 
 // OpsMeter works out instantaneous_ops_per_sec: the commands per second between two INFO

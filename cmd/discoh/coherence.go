@@ -11,7 +11,8 @@ import (
 	"github.com/discoh/discoh/coherence/guard"
 	"github.com/discoh/discoh/coherence/source"
 	"github.com/discoh/discoh/config"
-	"github.com/discoh/discoh/proxy"
+	"github.com/discoh/discoh/mcserver"
+	"github.com/discoh/discoh/respserver"
 )
 
 // openCoherence connects the configured databases and compiles the sources; both are nil when
@@ -53,9 +54,9 @@ func coherenceFor(pc *config.Pool, dbs *db.Databases, sources *source.Set, cfg *
 		if mine.Len() == 0 {
 			return nil, nil
 		}
-		var g guard.Guard = proxy.NewRedisGuard(pool)
+		var g guard.Guard = respserver.NewGuard(pool)
 		if !pc.Redis {
-			g = proxy.NewMemcacheGuard(pool)
+			g = mcserver.NewGuard(pool)
 		}
 		co := cfg.Coherence
 		return coherence.New(mine, dbs, g, coherence.Config{Window: co.Window, ReadWait: co.ReadWait,

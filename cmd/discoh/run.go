@@ -21,7 +21,6 @@ import (
 	"github.com/discoh/discoh/internal/memlimit"
 	"github.com/discoh/discoh/mcproto"
 	"github.com/discoh/discoh/mcserver"
-	"github.com/discoh/discoh/proxy"
 	"github.com/discoh/discoh/resp"
 	"github.com/discoh/discoh/respserver"
 )
@@ -169,9 +168,9 @@ func protocol(pc *config.Pool) string {
 func backendOptions(pc *config.Pool) backends.Options {
 	opts := backends.Options{Timeout: pc.Timeout, Conns: pc.ServerConnections}
 	if pc.Redis {
-		opts.Framer, opts.Handshake = proxy.RedisFramer, proxy.RedisHandshake(pc.RedisAuth)
+		opts.Framer, opts.Handshake = respserver.Framer, respserver.Handshake(pc.RedisAuth)
 	} else {
-		opts.Framer, opts.Answers = proxy.MemcacheFramer, proxy.MemcacheAnswers
+		opts.Framer, opts.Answers = mcserver.Framer, mcserver.Answers
 	}
 	return opts
 }
@@ -190,9 +189,9 @@ func failover(pc *config.Pool, log *slog.Logger) *backends.Failover {
 		// One directory per listener: two instances on a host must not share replay queues.
 		dir = filepath.Join(os.TempDir(), "discoh", strings.NewReplacer(":", "_", "/", "_").Replace(pc.Listen))
 	}
-	proto := proxy.RedisProtocol()
+	proto := respserver.Protocol()
 	if !pc.Redis {
-		proto = proxy.MemcacheProtocol()
+		proto = mcserver.Protocol()
 	}
 	return &backends.Failover{Health: h, DataDir: dir, ReplayLimit: pc.ReplayLimit, Protocol: proto, Log: log}
 }
@@ -200,7 +199,7 @@ func failover(pc *config.Pool, log *slog.Logger) *backends.Failover {
 // frontendFor builds the pool's client-facing server for its protocol.
 func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coherence.Directory, log *slog.Logger) *frontend.Server {
 	if !pc.Redis {
-		router := proxy.NewMemcache(pc.Name, listen, pool, log)
+		router := mcserver.NewMemcache(pc.Name, listen, pool, log)
 		router.Dir, router.MaxReplyBytes = dir, pc.Limits.MaxPendingOutputBytes
 		srv := mcserver.New(router, mcserver.Limits{
 			Request: mcproto.Limits{ItemSizeMax: pc.Limits.ItemSizeMax, MaxKeys: pc.Limits.MaxArgs},
@@ -209,7 +208,7 @@ func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coher
 		router.Front = srv
 		return srv
 	}
-	router := proxy.NewRedis(pc.Name, listen, pool, log)
+	router := respserver.NewRedis(pc.Name, listen, pool, log)
 	router.MaxReplyBytes = pc.Limits.MaxPendingOutputBytes
 	router.Dir = dir
 	srv := respserver.New(router, redisLimits(pc, dir), log)
