@@ -95,22 +95,11 @@ func hotServers(tb testing.TB) []string {
 	return addrs
 }
 
-// warmUp is how many requests run before counting: buffers grow and pools fill first.
-const warmUp = 500
-
 func benchHot(b *testing.B, name string) {
 	addrs := hotServers(b)
 	for _, tc := range hotCases() {
-		if tc.name != name {
-			continue
-		}
-		h := newHot(b, &tc, addrs, false)
-		for range warmUp {
-			h.Do()
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Do()
+		if tc.name == name {
+			newHot(b, &tc, addrs, false).Bench(b)
 		}
 	}
 }
@@ -131,13 +120,7 @@ func TestHotPathAllocs(t *testing.T) {
 		for _, looped := range []bool{false, true} {
 			name := tc.name + map[bool]string{false: "/goroutine", true: "/event_loop"}[looped]
 			t.Run(name, func(t *testing.T) {
-				h := newHot(t, &tc, addrs, looped)
-				for range warmUp {
-					h.Do()
-				}
-				if allocs := testing.AllocsPerRun(1000, h.Do); allocs != 0 {
-					t.Errorf("got %v allocations per request; want 0", allocs)
-				}
+				newHot(t, &tc, addrs, looped).NoAllocs(t)
 			})
 		}
 	}

@@ -90,16 +90,13 @@ func newHot(tb testing.TB, tc *hotCase, addrs []string, looped bool) *frontendte
 		NewSession: sessions{func(c frontend.Client) requests { return r.NewSession(c) }, &limits, new(sync.Pool)}.NewSession}
 	if tc.resp3 {
 		h.Client.Keep = &clientState{lane: backends.LaneRESP3, name: "hot"} // as a shed session keeps
+		h.Check = func(sess frontend.Session) {
+			if s := sess.(*awaitSession).requests.(*Session); s.lane != backends.LaneRESP3 || s.name != "hot" {
+				tb.Fatalf("HELLO 3 and the name were lost across a shed: lane %d, name %q", s.lane, s.name)
+			}
+		}
 	}
 	return h
-}
-
-// hotDo serves h's next request and, for tc.resp3, checks that what the client set survived.
-func hotDo(h *frontendtest.Hot, tc *hotCase) {
-	h.Do()
-	if s := h.Session().(*awaitSession).requests.(*Session); tc.resp3 && (s.lane != backends.LaneRESP3 || s.name != "hot") {
-		h.TB.Fatalf("HELLO 3 and the name were lost across a shed: lane %d, name %q", s.lane, s.name)
-	}
 }
 
 // hotServers starts two redis-servers and fills every key, so the GETs hit.
@@ -114,22 +111,11 @@ func hotServers(tb testing.TB) []string {
 	return addrs
 }
 
-// warmUp is how many requests run before counting: buffers grow and pools fill first.
-const warmUp = 500
-
 func benchHot(b *testing.B, name string) {
 	addrs := hotServers(b)
 	for _, tc := range hotCases() {
-		if tc.name != name {
-			continue
-		}
-		h := newHot(b, &tc, addrs, false)
-		for range warmUp {
-			h.Do()
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			h.Do()
+		if tc.name == name {
+			newHot(b, &tc, addrs, false).Bench(b)
 		}
 	}
 }
@@ -151,13 +137,7 @@ func TestHotPathAllocs(t *testing.T) {
 		for _, looped := range []bool{false, true} {
 			name := tc.name + map[bool]string{false: "/goroutine", true: "/event_loop"}[looped]
 			t.Run(name, func(t *testing.T) {
-				h := newHot(t, &tc, addrs, looped)
-				for range warmUp {
-					hotDo(h, &tc)
-				}
-				if allocs := testing.AllocsPerRun(1000, func() { hotDo(h, &tc) }); allocs != 0 {
-					t.Errorf("got %v allocations per request; want 0", allocs)
-				}
+				newHot(t, &tc, addrs, looped).NoAllocs(t)
 			})
 		}
 	}

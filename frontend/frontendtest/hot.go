@@ -14,10 +14,11 @@ import (
 type Hot struct {
 	TB         testing.TB
 	NewSession func(frontend.Client) frontend.Session
-	Looped     bool     // served as an event loop serves it
-	Reqs       [][]byte // requests, taken in turn
-	Wants      [][]byte // the reply to each
-	Client     Client   // Keep set before the first Do is what an earlier shed kept
+	Looped     bool                   // served as an event loop serves it
+	Reqs       [][]byte               // requests, taken in turn
+	Wants      [][]byte               // the reply to each
+	Client     Client                 // Keep set before the first Do is what an earlier shed kept
+	Check      func(frontend.Session) // if set, runs after each request: checks the Session
 
 	sess  frontend.Session
 	next  int
@@ -48,10 +49,34 @@ func (h *Hot) Do() {
 	if err != nil || !bytes.Equal(h.out, h.Wants[i]) {
 		h.TB.Fatalf("reply to %q: got %q, %v; want %q", req, h.out, err, h.Wants[i])
 	}
+	if h.Check != nil {
+		h.Check(h.sess)
+	}
 }
 
-// Session is the client's Session now.
-func (h *Hot) Session() frontend.Session { return h.sess }
+// warmUp is how many requests run before counting: buffers grow and pools fill first.
+const warmUp = 500
+
+// NoAllocs fails t unless a request, once warmed up, allocates nothing anywhere in the process.
+func (h *Hot) NoAllocs(t *testing.T) {
+	for range warmUp {
+		h.Do()
+	}
+	if allocs := testing.AllocsPerRun(1000, h.Do); allocs != 0 {
+		t.Errorf("got %v allocations per request; want 0", allocs)
+	}
+}
+
+// Bench measures a request, once warmed up.
+func (h *Hot) Bench(b *testing.B) {
+	for range warmUp {
+		h.Do()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Do()
+	}
+}
 
 func discard([]byte) error { return nil }
 
