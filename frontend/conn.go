@@ -163,9 +163,15 @@ func (c *clientConn) finishBatch(action Action, err error) bool {
 
 // relay hands the connection to the session's Relay. When the client leaves the relayed mode
 // (a subscriber that unsubscribed from everything), it goes on with what the client sent after.
+// A session that hijacks without being a Hijacker has its connection closed.
 func (c *clientConn) relay() (done bool) {
+	h, ok := c.sess.(Hijacker)
+	if !ok {
+		c.srv.log.Error("frontend: a session that cannot relay returned Hijack")
+		return true
+	}
 	c.endTurn() // a subscriber dispatches nothing: the client moved after it may go
-	rest, err := c.sess.Relay(c.nc, c.buf[c.r:])
+	rest, err := h.Relay(c.nc, c.buf[c.r:])
 	if err != nil {
 		return true
 	}

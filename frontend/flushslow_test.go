@@ -46,8 +46,7 @@ func (s *slowSession) Flush(dst []byte, spill func([]byte) error) ([]byte, error
 	return append(dst, "end\n"...), nil
 }
 
-func (s *slowSession) Relay(net.Conn, []byte) ([]byte, error) { return nil, io.EOF }
-func (s *slowSession) Close()                                 {}
+func (s *slowSession) Close() {}
 
 type slowHandler struct{}
 

@@ -70,6 +70,8 @@ func (s *lineSession) Dispatch(buf []byte) (int, int, Action, error) {
 		return n, 0, CloseAfter, nil
 	case "bad":
 		return 0, 0, Continue, &FatalError{Reply: []byte("fatal\n"), Err: errors.New("bad")}
+	case "hijack": // lineSession is no Hijacker
+		return 0, 0, Hijack, nil
 	case "block":
 		if s.client.Looped() {
 			return 0, 0, Block, nil
@@ -180,8 +182,7 @@ func (s *lineSession) Shed() (any, bool) {
 	return nil, true
 }
 
-func (s *lineSession) Relay(net.Conn, []byte) ([]byte, error) { return nil, io.EOF }
-func (s *lineSession) Close()                                 {}
+func (s *lineSession) Close() {}
 
 // serveFunc starts a server of one kind (see forEachMode).
 type serveFunc func(t *testing.T, limits Limits) (*Server, string)
@@ -265,6 +266,19 @@ func TestFatalErrorRepliesThenCloses(t *testing.T) {
 		c, r := dial(t, addr)
 		c.Write([]byte("echo first\nbad\necho never\n"))
 		if got, want := readAll(t, r), "first\nfatal\n"; got != want {
+			t.Errorf("got %q; want %q", got, want)
+		}
+	})
+}
+
+// TestHijackWithoutRelayCloses: a session that returns Hijack but cannot relay has its client
+// closed after the replies queued before, not left hanging.
+func TestHijackWithoutRelayCloses(t *testing.T) {
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		_, addr := serve(t, Limits{})
+		c, r := dial(t, addr)
+		c.Write([]byte("echo first\nhijack\necho never\n"))
+		if got, want := readAll(t, r), "first\n"; got != want {
 			t.Errorf("got %q; want %q", got, want)
 		}
 	})

@@ -15,7 +15,8 @@ const (
 	// CloseAfter writes the replies queued so far and closes the connection (QUIT).
 	CloseAfter
 	// Hijack writes the replies queued so far, then hands the connection and every byte from
-	// this request on to Session.Relay (SUBSCRIBE: the client now talks to one server).
+	// this request on to the session's Relay (SUBSCRIBE: the client now talks to one server).
+	// Only a Hijacker returns it.
 	Hijack
 	// Block is what a Session served by an event loop returns, before dispatching, for a
 	// request that may block (a transaction, a blocking command, a subscription): the
@@ -43,13 +44,18 @@ type Session interface {
 	// Flush waits for every queued reply and appends them, in order, to dst. When dst grows
 	// large it hands it to spill (which writes it to the client) and continues with dst[:0].
 	Flush(dst []byte, spill func([]byte) error) ([]byte, error)
+	// Close releases what the session holds. It is called once, when the connection ends.
+	Close()
+}
+
+// Hijacker is a Session that may take its connection over (see Hijack).
+type Hijacker interface {
+	Session
 	// Relay takes over the connection after Hijack; pending holds the request that hijacked
 	// and every byte read after it. It returns an error when either side closes, or nil and
 	// the bytes to go on with when the client leaves the mode it hijacked for (a subscriber
 	// that unsubscribed from everything).
 	Relay(nc net.Conn, pending []byte) (rest []byte, err error)
-	// Close releases what the session holds. It is called once, when the connection ends.
-	Close()
 }
 
 // Awaiter is a Session an event loop can serve: its replies complete without a goroutine

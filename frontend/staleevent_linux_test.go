@@ -2,9 +2,7 @@ package frontend
 
 import (
 	"bytes"
-	"io"
 	"log/slog"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,10 +36,9 @@ func (s *gateSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) {
 	s.out = s.out[:0]
 	return dst, nil
 }
-func (s *gateSession) Loopable() bool                         { return true }
-func (s *gateSession) Shed() (any, bool)                      { return nil, false }
-func (s *gateSession) Relay(net.Conn, []byte) ([]byte, error) { return nil, io.EOF }
-func (s *gateSession) Close()                                 {}
+func (s *gateSession) Loopable() bool    { return true }
+func (s *gateSession) Shed() (any, bool) { return nil, false }
+func (s *gateSession) Close()            {}
 
 // pair returns a connected pair of non-blocking sockets.
 func pair(t *testing.T) (int, int) {

@@ -3,7 +3,6 @@ package mcserver
 import (
 	"errors"
 	"log/slog"
-	"net"
 	"sync"
 
 	"github.com/discoh/discoh/frontend"
@@ -11,7 +10,7 @@ import (
 )
 
 // requests is what the parser hands each request to: a Session, or a test's stand-in. See
-// frontend.Session for Flush, Relay and Close.
+// frontend.Session for Flush and Close.
 type requests interface {
 	// Dispatch starts one request. req and its slices are only valid during the call; the
 	// reply is queued and written by the next Flush.
@@ -21,7 +20,6 @@ type requests interface {
 	// as Dispatch does.
 	Reject(e *mcproto.Error, req *mcproto.Request) frontend.Action
 	Flush(dst []byte, spill func([]byte) error) ([]byte, error)
-	Relay(nc net.Conn, pending []byte) ([]byte, error)
 	Close()
 }
 

@@ -1,8 +1,6 @@
 package mcserver
 
 import (
-	"io"
-	"net"
 	"sync"
 	"testing"
 
@@ -33,7 +31,6 @@ func (s *fakeSession) Reject(*mcproto.Error, *mcproto.Request) frontend.Action {
 	return frontend.Continue
 }
 func (s *fakeSession) Flush(dst []byte, _ func([]byte) error) ([]byte, error) { return dst, nil }
-func (s *fakeSession) Relay(net.Conn, []byte) ([]byte, error)                 { return nil, io.EOF }
 func (s *fakeSession) Close()                                                 {}
 func (s *fakeSession) Await(frontend.Waker) (bool, bool)                      { return false, true }
 func (s *fakeSession) Loopable() bool                                         { return !s.blocking }

@@ -1,8 +1,6 @@
 package mcserver
 
 import (
-	"io"
-	"net"
 	"strconv"
 
 	"github.com/discoh/discoh/backends"
@@ -305,9 +303,6 @@ func oneLine(s string) []byte {
 	}
 	return b
 }
-
-// Relay implements frontend.Session; the memcached protocol never hijacks a connection.
-func (s *Session) Relay(net.Conn, []byte) ([]byte, error) { return nil, io.EOF }
 
 // Close implements frontend.Session.
 func (s *Session) Close() {}

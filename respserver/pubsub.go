@@ -57,7 +57,7 @@ func (s *Session) appendUnsubscribed(dst, kind, ch []byte) []byte {
 	return resp.AppendInt(dst, 0)
 }
 
-// Relay implements frontend.Session: it connects the subscribing client to the pool's pub/sub
+// Relay implements frontend.Hijacker: it connects the subscribing client to the pool's pub/sub
 // server and relays until either side closes, or until the client leaves subscriber mode (RESET,
 // or unsubscribing from its last channel). Relay then returns what the client sent after, for
 // the session to go on with, and closes the server connection: it was the client's alone.
