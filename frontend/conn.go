@@ -279,7 +279,7 @@ func (c *clientConn) Watch(onClose func()) (stop func()) {
 	go func() {
 		defer close(done)
 		for len(c.buf)-c.r < watchBufferLimit {
-			c.reserve(0)
+			c.reserveAside()
 			n, err := c.nc.Read(c.buf[len(c.buf):cap(c.buf)])
 			c.buf = c.buf[:len(c.buf)+n]
 			switch {

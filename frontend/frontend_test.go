@@ -72,6 +72,15 @@ func (s *lineSession) Dispatch(buf []byte) (int, int, Action, error) {
 		return 0, 0, Continue, &FatalError{Reply: []byte("fatal\n"), Err: errors.New("bad")}
 	case "hijack": // lineSession is no Hijacker
 		return 0, 0, Hijack, nil
+	case "watchecho": // echoes its argument, read from the input after a watch read on
+		if s.client.Looped() {
+			return 0, 0, Block, nil
+		}
+		raw := line[len(cmd)+1:] // points into the input, as a request's arguments do
+		stop := s.client.Watch(func() {})
+		time.Sleep(50 * time.Millisecond) // the client sends more meanwhile
+		stop()
+		s.reply(string(raw) + "\n")
 	case "block":
 		if s.client.Looped() {
 			return 0, 0, Block, nil
@@ -267,6 +276,23 @@ func TestFatalErrorRepliesThenCloses(t *testing.T) {
 		c.Write([]byte("echo first\nbad\necho never\n"))
 		if got, want := readAll(t, r), "first\nfatal\n"; got != want {
 			t.Errorf("got %q; want %q", got, want)
+		}
+	})
+}
+
+// TestWatchDuringDispatchKeepsTheRequest: a session may watch its client while it dispatches
+// (a coherence wait): what the watch reads meanwhile does not move the bytes of the request
+// being dispatched, which its arguments point into.
+func TestWatchDuringDispatchKeepsTheRequest(t *testing.T) {
+	forEachMode(t, func(t *testing.T, serve serveFunc) {
+		_, addr := serve(t, Limits{})
+		c, r := dial(t, addr)
+		arg := strings.Repeat("x", 100)
+		more := strings.Repeat("echo b\n", 20000)
+		go c.Write([]byte("echo a\nwatchecho " + arg + "\n" + more + "quit\n"))
+		want := "a\n" + arg + "\n" + strings.Repeat("b\n", 20000) + "bye\n"
+		if got := readAll(t, r); got != want {
+			t.Errorf("got %d bytes, %q...; want %d bytes, %q...", len(got), got[:min(len(got), 120)], len(want), want[:120])
 		}
 	})
 }

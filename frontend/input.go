@@ -74,6 +74,19 @@ func (in *input) reserve(need int) {
 	in.buf, in.r = grown, 0
 }
 
+// reserveAside makes room for a read without moving the bytes already read, which a request
+// being dispatched may still point into (a watch reads while a session waits): when the buffer
+// is full, the unread bytes go to a new one and the old one is left as it was.
+func (in *input) reserveAside() {
+	if cap(in.buf)-len(in.buf) >= readChunk {
+		return
+	}
+	unread := len(in.buf) - in.r
+	grown := make([]byte, unread, max(2*cap(in.buf), unread+readChunk))
+	copy(grown, in.buf[in.r:])
+	in.buf, in.r = grown, 0
+}
+
 // shrink drops a buffer grown for one large request once it is consumed.
 func (in *input) shrink() {
 	if cap(in.buf) > keepBuffer && in.r == len(in.buf) {

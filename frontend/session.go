@@ -102,7 +102,8 @@ type Client interface {
 	RemoteAddr() string
 	// Watch reports the client hanging up while the session waits on something long, such as
 	// a blocking command: onClose runs if the client closes before stop is called. Bytes the
-	// client sends meanwhile are kept for the next read.
+	// client sends meanwhile are kept for the next read. It may run during Dispatch: the bytes
+	// already read are never moved, so the request's arguments stay as they were.
 	Watch(onClose func()) (stop func())
 	// Looped reports whether an event loop serves the connection: its Session must not block
 	// while dispatching and returns Block for any request that might.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/discoh/discoh/coherence/guard"
 	"github.com/discoh/discoh/mcproto"
+	"github.com/discoh/discoh/proxy"
 )
 
 // On memcached a coherent key's item carries the directory's guard state in a header that
@@ -19,6 +20,8 @@ func (s *Session) routeCoherent(req *mcproto.Request) bool {
 	if dir == nil || !anyKeyCovered(s, req.Keys) {
 		return false
 	}
+	// Fills and deletes do not take the client's context: one discoh has read is carried out
+	// even if the client hangs up, as memcached does (see proxy.WaitContext).
 	switch k := req.Kind; {
 	case k == mcproto.Get || k == mcproto.Gets:
 		s.queueLit(s.coherentGet(req))
@@ -76,9 +79,11 @@ func (s *Session) queueResult(err error, ok string, noreply bool) {
 func (s *Session) coherentGet(req *mcproto.Request) func([]byte) []byte {
 	var out []byte
 	withCas := req.Kind == mcproto.Gets
+	ctx := proxy.NewWaitContext(s.client)
+	defer ctx.End()
 	for _, key := range req.Keys {
 		s.m.Stats.CmdGet.Add(1)
-		block, err := s.getOne(key, withCas)
+		block, err := s.getOne(ctx, key, withCas)
 		if err != nil {
 			msg := "SERVER_ERROR " + string(oneLine(err.Error())) + "\r\n"
 			return func(dst []byte) []byte { return append(dst, msg...) }
@@ -94,10 +99,10 @@ func (s *Session) coherentGet(req *mcproto.Request) func([]byte) []byte {
 	return func(dst []byte) []byte { return append(dst, out...) }
 }
 
-// getOne returns key's VALUE block, or nil on a miss.
-func (s *Session) getOne(key []byte, withCas bool) ([]byte, error) {
+// getOne returns key's VALUE block, or nil on a miss. ctx bounds a wait for a pull in flight.
+func (s *Session) getOne(ctx context.Context, key []byte, withCas bool) ([]byte, error) {
 	if s.m.Dir.Covers(key) {
-		val, hit, err := s.m.Dir.Read(context.Background(), key)
+		val, hit, err := s.m.Dir.Read(ctx, key)
 		if err != nil || !hit {
 			return nil, err
 		}
@@ -131,10 +136,14 @@ func (s *Session) discoh(req *mcproto.Request) {
 	case s.m.Dir == nil || !s.m.Dir.Covers(key):
 		s.queueLit(clientError("discoh: key '" + string(key) + "' is not covered by a coherence source"))
 	case sub == "read":
-		block, err := s.getOne(key, false)
+		ctx := proxy.NewWaitContext(s.client)
+		block, err := s.getOne(ctx, key, false)
+		ctx.End()
 		s.queueLit(valueOrEnd(block, err))
 	case sub == "pull":
-		val, found, err := s.m.Dir.Pull(context.Background(), key)
+		ctx := proxy.NewWaitContext(s.client)
+		val, found, err := s.m.Dir.Pull(ctx, key)
+		ctx.End()
 		var block []byte
 		if found {
 			block = mcproto.AppendValue(nil, key, val.Flags, val.Data, 0, false)

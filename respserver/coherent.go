@@ -10,6 +10,7 @@ import (
 	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/coherence/guard"
 	"github.com/discoh/discoh/frontend"
+	"github.com/discoh/discoh/proxy"
 	"github.com/discoh/discoh/resp"
 	"github.com/discoh/discoh/respserver/commands"
 )
@@ -125,7 +126,9 @@ func setValue(args [][]byte) (guard.Value, bool) {
 }
 
 func (s *Session) coherentGet(key []byte) func([]byte) []byte {
-	val, hit, err := s.r.Dir.Read(context.Background(), key)
+	ctx := proxy.NewWaitContext(s.client)
+	val, hit, err := s.r.Dir.Read(ctx, key)
+	ctx.End()
 	return func(dst []byte) []byte {
 		switch {
 		case err != nil:
@@ -142,12 +145,14 @@ func (s *Session) coherentGet(key []byte) func([]byte) []byte {
 func (s *Session) coherentMGet(args [][]byte, keys []int) func([]byte) []byte {
 	values := make([][]byte, len(keys)) // nil: a miss
 	var plain []int                     // indexes in keys of the keys no source covers
+	ctx := proxy.NewWaitContext(s.client)
+	defer ctx.End()
 	for i, k := range keys {
 		if !s.r.Dir.Covers(args[k]) {
 			plain = append(plain, i)
 			continue
 		}
-		val, hit, err := s.r.Dir.Read(context.Background(), args[k])
+		val, hit, err := s.r.Dir.Read(ctx, args[k])
 		if err != nil {
 			return errorReply("ERR " + err.Error())
 		}
@@ -198,6 +203,7 @@ func (s *Session) readPlain(args [][]byte, keys, plain []int, values [][]byte) s
 // coherentFill offers a client's SET to the directory. The client hears OK whether it was
 // stored or refused (a fill racing an invalidation must not win, and must not fail the app).
 func (s *Session) coherentFill(key []byte, val guard.Value) func([]byte) []byte {
+	// Not the client's context: a fill discoh has read is carried out (see proxy.WaitContext).
 	_, err := s.r.Dir.Fill(context.Background(), key, val)
 	return func(dst []byte) []byte {
 		if err != nil {
@@ -217,6 +223,7 @@ func (s *Session) coherentDel(args [][]byte, keys []int) func([]byte) []byte {
 			plain = append(plain, args[k])
 			continue
 		}
+		// Not the client's context: a DEL discoh has read is carried out (see proxy.WaitContext).
 		if err := s.r.Dir.Invalidate(context.Background(), args[k]); err != nil {
 			return errorReply("ERR " + err.Error())
 		}
@@ -250,6 +257,7 @@ func (s *Session) deleteNow(name []byte, keys [][]byte) (int64, string) {
 
 func (s *Session) coherentGetDel(key []byte) func([]byte) []byte {
 	get := s.coherentGet(key)
+	// Not the client's context: a DEL discoh has read is carried out (see proxy.WaitContext).
 	if err := s.r.Dir.Invalidate(context.Background(), key); err != nil {
 		return errorReply("ERR " + err.Error())
 	}
@@ -270,7 +278,9 @@ func cmdDiscoh(s *Session, args [][]byte, _ []byte) frontend.Action {
 	case strings.EqualFold(string(args[1]), "read"):
 		s.queueLit(s.coherentGet(args[2]))
 	case strings.EqualFold(string(args[1]), "pull"):
-		val, found, err := s.r.Dir.Pull(context.Background(), args[2])
+		ctx := proxy.NewWaitContext(s.client)
+		val, found, err := s.r.Dir.Pull(ctx, args[2])
+		ctx.End()
 		s.queueLit(func(dst []byte) []byte {
 			switch {
 			case err != nil:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +40,13 @@ func startCoherentPair(t *testing.T, isRedis bool) *coherentPair {
 // startCoherentPool is startCoherentPair with extra pool YAML lines.
 func startCoherentPool(t *testing.T, isRedis bool, extra string) *coherentPair {
 	t.Helper()
+	return startCoherentPoolWith(t, isRedis, extra, "")
+}
+
+// startCoherentPoolWith is startCoherentPool with extra lines for the coherence section. Keys
+// "slow:{id}" read the same table, taking slowPull.
+func startCoherentPoolWith(t *testing.T, isRedis bool, extra, coherence string) *coherentPair {
+	t.Helper()
 	p := &coherentPair{db: testdb.Open(t, "pgx", testdb.PostgresDSN)}
 	p.table = testdb.Table(t, p.db, "CREATE TABLE {t} (id int PRIMARY KEY, body text NOT NULL)")
 	var servers []string
@@ -63,16 +71,22 @@ func startCoherentPool(t *testing.T, isRedis bool, extra string) *coherentPair {
 %s
 databases:
   pg: {driver: postgres, dsn: "%s"}
+  slowpg: {driver: postgres, dsn: "%s", timeout: 10s}
 coherence:
   window: 5s
   sources:
     - {pattern: "user:{id}", database: pg, query: "SELECT body FROM %s WHERE id = $1", ttl: 1h}
     - {pattern: "broken:{id}", database: pg, query: "SELECT body FROM no_such_table WHERE id = $1"}
-`, addr, isRedis, t.TempDir(), extra, strings.Join(servers, "\n"), testdb.PostgresDSN, p.table), addr)
+    - {pattern: "slow:{id}", database: slowpg, query: "SELECT body FROM %s, pg_sleep(%g) WHERE id = $1", ttl: 1h}
+%s`, addr, isRedis, t.TempDir(), extra, strings.Join(servers, "\n"), testdb.PostgresDSN, testdb.PostgresDSN, p.table,
+			p.table, slowPull.Seconds(), coherence), addr)
 		p.addrs = append(p.addrs, addr)
 	}
 	return p
 }
+
+// slowPull is how long a pull of a "slow:{id}" key takes.
+const slowPull = 4 * time.Second
 
 func (p *coherentPair) write(t *testing.T, id int, body string) {
 	t.Helper()
@@ -389,4 +403,69 @@ func TestMemcacheDiscohCommand(t *testing.T) {
 			t.Errorf("%q answered %q, %v; want %q", tc.send, got, err, tc.want)
 		}
 	}
+}
+
+// TestClientThatHangsUpEndsItsWait: a client reading a key whose pull is slow waits for the
+// pull (at most read_wait); when it hangs up meanwhile, its wait ends with it and its
+// connection is gone at once, not once the pull is done.
+func TestClientThatHangsUpEndsItsWait(t *testing.T) {
+	for _, isRedis := range []bool{true, false} {
+		t.Run(map[bool]string{true: "redis", false: "memcached"}[isRedis], func(t *testing.T) {
+			p := startCoherentPoolWith(t, isRedis, "", "  read_wait: 10s\n  pull_timeout: 10s\n")
+			p.write(t, 1, "v1")
+			admin := dialRaw(t, p.addrs[0])
+			admin.nc.SetDeadline(time.Now().Add(30 * time.Second))
+			del, get := "DEL slow:1\r\n", "GET slow:1\r\n"
+			if !isRedis {
+				del, get = "delete slow:1\r\n", "get slow:1\r\n"
+			}
+			admin.send(del) // starts a pull that takes slowPull
+			if line, err := admin.r.ReadString('\n'); err != nil || line[0] == '-' || strings.Contains(line, "ERROR") {
+				t.Fatalf("%q: %q, %v", del, line, err)
+			}
+			reader := dialRaw(t, p.addrs[0])
+			reader.send(get)
+			time.Sleep(300 * time.Millisecond) // the reader now waits for the pull
+			if n := clientsOf(t, admin, isRedis); n != 2 {
+				t.Fatalf("%d clients while the reader waits; want 2", n)
+			}
+			reader.nc.Close()
+			start := time.Now()
+			for clientsOf(t, admin, isRedis) != 1 && time.Since(start) < 2*slowPull {
+				time.Sleep(20 * time.Millisecond)
+			}
+			took := time.Since(start)
+			t.Logf("the reader's connection was gone %v after it hung up (the pull takes %v)", took, slowPull)
+			if took > time.Second {
+				t.Errorf("the reader's connection stayed %v after it hung up; want it gone well before the pull's %v", took, slowPull)
+			}
+		})
+	}
+}
+
+// clientsOf asks discoh through c how many clients it serves (INFO or stats).
+func clientsOf(t *testing.T, c *rawConn, isRedis bool) int64 {
+	t.Helper()
+	req, end, name := "stats\r\n", "END\r\n", "discoh_curr_connections"
+	if isRedis {
+		req, end, name = "INFO clients\r\n", "\r\n\r\n", "connected_clients"
+	}
+	c.send(req)
+	var text strings.Builder
+	for !strings.HasSuffix(text.String(), end) {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%q: %v after %q", req, err, text.String())
+		}
+		text.WriteString(line)
+	}
+	if !isRedis {
+		return statInt(t, statsOf(t, []byte(text.String())), name)
+	}
+	_, rest, _ := strings.Cut(text.String(), name+":")
+	n, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(rest, "\r\n", 2)[0]), 10, 64)
+	if err != nil {
+		t.Fatalf("INFO clients: no %s in %q", name, text.String())
+	}
+	return n
 }
