@@ -1,9 +1,6 @@
 package proxy
 
 import (
-	"sync"
-	"time"
-
 	"github.com/discoh/discoh/coherence"
 )
 
@@ -24,29 +21,6 @@ func WriteCoherenceStats(st coherence.Stats, put func(name string, v int64)) {
 	} {
 		put(c.name, c.v)
 	}
-}
-
-// OpsMeter works out instantaneous_ops_per_sec: the commands per second between two INFO
-// calls at least a second apart (the first from discoh's start). redis-cli --stat asks every
-// second; a client that asks rarely gets the average since its previous INFO.
-type OpsMeter struct {
-	mu       sync.Mutex
-	at       time.Time
-	commands int64
-	rate     int64
-}
-
-func (m *OpsMeter) Sample(now, started time.Time, commands int64) int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.at.IsZero() {
-		m.at = started
-	}
-	if d := now.Sub(m.at); d >= time.Second {
-		m.rate = int64(float64(commands-m.commands)/d.Seconds() + 0.5)
-		m.at, m.commands = now, commands
-	}
-	return m.rate
 }
 
 // BoolInt is 1 for true, as INFO and stats report flags.

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/discoh/discoh/backends"
@@ -147,7 +148,7 @@ func (r *Redis) infoStats(b *strings.Builder, p *poolInfo) {
 	commands := r.Stats.Commands.Load()
 	fmt.Fprintf(b, "total_connections_received:%d\r\n", total)
 	fmt.Fprintf(b, "total_commands_processed:%d\r\n", commands)
-	fmt.Fprintf(b, "instantaneous_ops_per_sec:%d\r\n", r.Stats.ops.Sample(time.Now(), r.started, commands))
+	fmt.Fprintf(b, "instantaneous_ops_per_sec:%d\r\n", r.Stats.ops.sample(time.Now(), r.started, commands))
 	fmt.Fprintf(b, "total_error_replies:%d\r\n", r.Stats.Errors.Load())
 	fmt.Fprintf(b, "backend_errors:%d\r\n", r.Stats.Backend.Load())
 	fmt.Fprintf(b, "warm_copies:%d\r\n", r.Stats.WarmCopies.Load())
@@ -447,4 +448,28 @@ func bytesToHuman(n int64) string {
 		}
 	}
 	return "" // not reached
+}
+
+// opsMeter works out instantaneous_ops_per_sec: the commands per second between two INFO
+// calls at least a second apart (the first from discoh's start). redis-cli --stat asks every
+// second; a client that asks rarely gets the average since its previous INFO.
+type opsMeter struct {
+	mu       sync.Mutex
+	at       time.Time
+	commands int64
+	rate     int64
+}
+
+// sample returns the rate at now, commands having been dispatched since started.
+func (m *opsMeter) sample(now, started time.Time, commands int64) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at.IsZero() {
+		m.at = started
+	}
+	if d := now.Sub(m.at); d >= time.Second {
+		m.rate = int64(float64(commands-m.commands)/d.Seconds() + 0.5)
+		m.at, m.commands = now, commands
+	}
+	return m.rate
 }

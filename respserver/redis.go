@@ -14,7 +14,6 @@ import (
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/coherence"
 	"github.com/discoh/discoh/frontend"
-	"github.com/discoh/discoh/proxy"
 )
 
 // redisCompatVersion is the Redis version discoh reports in HELLO: the command set it routes is
@@ -42,12 +41,12 @@ type Redis struct {
 
 // Stats are the counters INFO reports.
 type Stats struct {
-	Commands   atomic.Int64   // requests dispatched
-	Errors     atomic.Int64   // error replies sent, of any cause
-	Backend    atomic.Int64   // requests that failed on a server (down, timeout)
-	WarmCopies atomic.Int64   // values copied from a partner to a copy that missed them
-	Blocked    atomic.Int64   // clients waiting now for a blocking command's reply
-	ops        proxy.OpsMeter // instantaneous_ops_per_sec
+	Commands   atomic.Int64 // requests dispatched
+	Errors     atomic.Int64 // error replies sent, of any cause
+	Backend    atomic.Int64 // requests that failed on a server (down, timeout)
+	WarmCopies atomic.Int64 // values copied from a partner to a copy that missed them
+	Blocked    atomic.Int64 // clients waiting now for a blocking command's reply
+	ops        opsMeter     // instantaneous_ops_per_sec
 }
 
 // NewRedis returns the router for one pool.
