@@ -2,10 +2,12 @@ package backends
 
 import (
 	"fmt"
-	"github.com/cespare/xxhash/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/discoh/discoh/backends/ring"
 )
@@ -97,6 +99,35 @@ func (p *Pool) Steady() bool { return p.down.Load() == 0 }
 // directory keeps a key's guard state on each of them.
 func (p *Pool) Copies(key []byte, dst []int) []int {
 	return p.ring.Owners(ring.HashTag(key, p.hashTag), p.replicas, dst)
+}
+
+// Unreachable returns the sets of servers (by name) that hold the copies of some keys and are
+// all down: those keys can be neither read nor written. An auto-eject pool moves such keys to
+// the next live server, so only a pool with every server down has any.
+func (p *Pool) Unreachable() [][]string {
+	if p.autoEject {
+		for _, s := range p.Servers {
+			if s.Up() {
+				return nil
+			}
+		}
+	}
+	var sets [][]string
+	seen := map[string]bool{}
+	p.ring.CopySets(p.replicas, func(owners []int) {
+		var names []string
+		for _, i := range owners {
+			if p.Servers[i].Up() {
+				return
+			}
+			names = append(names, p.Servers[i].Name)
+		}
+		if key := strings.Join(names, ","); !seen[key] {
+			seen[key] = true
+			sets = append(sets, names)
+		}
+	})
+	return sets
 }
 
 // ReadTargets appends the servers to read key from, best first: its live copies in ring order

@@ -103,3 +103,43 @@ func TestSteadyWhileEveryServerIsUp(t *testing.T) {
 		t.Errorf("server ejected: up %v, pool steady %v; want neither", s.Up(), p.Steady())
 	}
 }
+
+// eject marks s down, as its health tracker does after failures.
+func eject(t *testing.T, s *Server) {
+	tracker := health.New(health.DefaultConfig(), func(context.Context) error { return errors.New("down") })
+	s.health = tracker
+	t.Cleanup(func() { s.health = nil; tracker.Close() }) // before the pool closes: s has no replay queue
+	tracker.Eject(errors.New("test"))
+}
+
+// TestUnreachableNamesTheCopySetsAllDown: /readyz's question. A key is unreachable exactly when
+// all its copies are down, and Unreachable names those copy sets.
+func TestUnreachableNamesTheCopySetsAllDown(t *testing.T) {
+	for _, replicas := range []int{1, 2} {
+		p := testPool(t, replicas)
+		if sets := p.Unreachable(); len(sets) != 0 {
+			t.Fatalf("replicas %d, every server up: unreachable %v; want none", replicas, sets)
+		}
+		eject(t, p.Servers[1])
+		eject(t, p.Servers[2])
+		sets := map[string]bool{}
+		for _, set := range p.Unreachable() {
+			sets[fmt.Sprint(set)] = true
+		}
+		for i := range 2000 {
+			key := []byte(fmt.Sprintf("key:%d", i))
+			var names []string
+			down := true
+			for _, c := range p.Copies(key, nil) {
+				names = append(names, p.Servers[c].Name)
+				down = down && !p.Servers[c].Up()
+			}
+			if down != sets[fmt.Sprint(names)] {
+				t.Fatalf("replicas %d, s2 and s3 down: %s on %v (all down: %v); unreachable sets %v", replicas, key, names, down, sets)
+			}
+		}
+		if len(sets) == 0 {
+			t.Errorf("replicas %d, s2 and s3 down: no unreachable set; want at least [s2] or [s3]", replicas)
+		}
+	}
+}

@@ -101,6 +101,7 @@ type ClientLimits struct {
 // Admin configures the admin HTTP listener.
 type Admin struct {
 	Listen string // host:port; "" disables it
+	Pprof  bool   // pprof: serve the Go profiler at /debug/pprof/
 }
 
 // Log configures discoh's logger.

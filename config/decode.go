@@ -134,6 +134,7 @@ func decode(v *viper.Viper, poolNames []string, ps *problems) *Config {
 		c.Pools = append(c.Pools, decodePool(v, name, ps))
 	}
 	lookup(v, sectionAdmin+".listen", parseString, &c.Admin.Listen, ps)
+	lookup(v, sectionAdmin+".pprof", parseBool, &c.Admin.Pprof, ps)
 	lookup(v, sectionLog+".level", parseLevel, &c.Log.Level, ps)
 	lookup(v, sectionLog+".format", parseString, &c.Log.Format, ps)
 	lookup(v, keyMaxMemory, parseSize, &c.MaxMemory, ps)

@@ -28,7 +28,7 @@ func isSection(key string) bool {
 
 // Known keys of the admin and log sections; pool keys are poolFields.
 var (
-	adminKeys = []string{"listen"}
+	adminKeys = []string{"listen", "pprof"}
 	logKeys   = []string{"level", "format"}
 )
 

@@ -395,6 +395,8 @@ func TestEnvOverrides(t *testing.T) {
 			func(c *Config) any { return c.Log }, Log{Level: slog.LevelDebug, Format: "json"}},
 		{"admin", poolYAML(), map[string]string{"DISCOH_ADMIN_LISTEN": "127.0.0.1:9090"},
 			func(c *Config) any { return c.Admin.Listen }, "127.0.0.1:9090"},
+		{"admin pprof", poolYAML() + "admin: {listen: 127.0.0.1:9090, pprof: false}\n", map[string]string{"DISCOH_ADMIN_PPROF": "true"},
+			func(c *Config) any { return c.Admin }, Admin{Listen: "127.0.0.1:9090", Pprof: true}},
 		{"max_memory", poolYAML(), map[string]string{"DISCOH_MAX_MEMORY": "2gb"},
 			func(c *Config) any { return c.MaxMemory }, 2 << 30},
 		{"nutcracker layout", nutcracker, map[string]string{"DISCOH_POOLS_ALPHA_LISTEN": "127.0.0.1:7000"},

@@ -154,6 +154,26 @@ func (r *Ring) Owners(key []byte, n int, dst []int) []int {
 	return dst
 }
 
+// CopySets calls each with the first n distinct servers met walking clockwise from every
+// position of the ring: each set of servers that holds the copies of some keys. owners is only
+// valid during the call. A modula or random ring has one position per weight unit.
+func (r *Ring) CopySets(n int, each func(owners []int)) {
+	n = min(n, r.distinct)
+	if n <= 0 {
+		return
+	}
+	owners := make([]int, 0, n)
+	for start := range r.owners {
+		owners = owners[:0]
+		for p := start; len(owners) < n; p = r.next(p) {
+			if s := r.owners[p]; !slices.Contains(owners, s) {
+				owners = append(owners, s)
+			}
+		}
+		each(owners)
+	}
+}
+
 func (r *Ring) next(p int) int {
 	if p++; p == len(r.owners) {
 		return 0

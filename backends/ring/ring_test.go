@@ -393,3 +393,26 @@ func BenchmarkOwners(b *testing.B) {
 		dst = r.Owners(k, 2, dst[:0])
 	}
 }
+
+// TestCopySetsHoldEveryKeysOwners: every key's owners are one of the copy sets, and each set
+// is n distinct servers.
+func TestCopySetsHoldEveryKeysOwners(t *testing.T) {
+	for _, dist := range []string{"ketama", "modula"} {
+		hash, _ := Hash("fnv1a_64")
+		r := mustNew(t, dist, named(1, 2, 1, 1), hash)
+		for _, n := range []int{1, 2, 3} {
+			sets := map[string]bool{}
+			r.CopySets(n, func(owners []int) {
+				if len(owners) != n || len(slices.Compact(slices.Sorted(slices.Values(owners)))) != n {
+					t.Fatalf("%s, n=%d: copy set %v; want %d distinct servers", dist, n, owners, n)
+				}
+				sets[fmt.Sprint(owners)] = true
+			})
+			for i := range 2000 {
+				if owners := r.Owners(key(i), n, nil); !sets[fmt.Sprint(owners)] {
+					t.Fatalf("%s, n=%d: key %d's owners %v are no copy set", dist, n, i, owners)
+				}
+			}
+		}
+	}
+}

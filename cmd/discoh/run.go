@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/discoh/discoh/admin"
 	"github.com/discoh/discoh/backends"
 	"github.com/discoh/discoh/backends/health"
 	"github.com/discoh/discoh/cmd/discoh/internal/embedded"
@@ -33,11 +34,12 @@ var drainTimeout = 10 * time.Second
 // (frontend's expired grace), failing what is in flight, closing the servers' connections.
 const stopGrace = 500 * time.Millisecond
 
-// served is one pool being served: its front end and its servers.
+// served is one pool being served: its front end and its servers, and what /metrics reports.
 type served struct {
-	name string
-	srv  *frontend.Server
-	pool *backends.Pool
+	name  string
+	srv   *frontend.Server
+	pool  *backends.Pool
+	admin admin.Pool
 }
 
 // run serves every pool of cfg until ctx ends, then drains and stops.
@@ -67,12 +69,18 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		stops = append(stops, stop)
 		pools = append(pools, p)
 	}
+	adm, err := startAdmin(cfg.Admin, pools, log, errc)
+	if err != nil {
+		shutdown(pools, log)
+		return err
+	}
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
 	case err = <-errc:
 	}
 	shutdown(pools, log)
+	stopAdmin(adm)
 	return err
 }
 
@@ -125,7 +133,7 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error, dir dirMake
 		stopEmbedded()
 		return served{}, nil, fmt.Errorf("pool %s: %w", pc.Name, err)
 	}
-	srv := frontendFor(pc, ln.Addr().String(), pool, d, log)
+	srv, counters := frontendFor(pc, ln.Addr().String(), pool, d, log)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, frontend.ErrServerClosed) {
 			errc <- fmt.Errorf("pool %s: %w", pc.Name, err)
@@ -134,7 +142,9 @@ func startPool(pc *config.Pool, log *slog.Logger, errc chan<- error, dir dirMake
 	warnIgnored(pc, log)
 	log.Info("pool listening", "pool", pc.Name, "listen", ln.Addr().String(), "protocol", protocol(pc),
 		"servers", len(specs), "embedded", pc.Embedded)
-	return served{pc.Name, srv, pool}, func() {
+	ap := admin.Pool{Name: pc.Name, Protocol: protocol(pc), Listen: ln.Addr().String(), Front: srv,
+		Servers: pool, Dir: d, Counters: counters}
+	return served{pc.Name, srv, pool, ap}, func() {
 		if d != nil {
 			d.Close()
 		}
@@ -196,8 +206,9 @@ func failover(pc *config.Pool, log *slog.Logger) *backends.Failover {
 	return &backends.Failover{Health: h, DataDir: dir, ReplayLimit: pc.ReplayLimit, Protocol: proto, Log: log}
 }
 
-// frontendFor builds the pool's client-facing server for its protocol.
-func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coherence.Directory, log *slog.Logger) *frontend.Server {
+// frontendFor builds the pool's client-facing server for its protocol, and the counters of its
+// router for /metrics.
+func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coherence.Directory, log *slog.Logger) (*frontend.Server, func() []admin.Counter) {
 	if !pc.Redis {
 		router := mcserver.NewMemcache(pc.Name, listen, pool, log)
 		router.Dir, router.MaxReplyBytes = dir, pc.Limits.MaxPendingOutputBytes
@@ -206,14 +217,14 @@ func frontendFor(pc *config.Pool, listen string, pool *backends.Pool, dir *coher
 			Conn:    connLimits(pc, dir),
 		}, log)
 		router.Front = srv
-		return srv
+		return srv, memcacheCounters(router)
 	}
 	router := respserver.NewRedis(pc.Name, listen, pool, log)
 	router.MaxReplyBytes = pc.Limits.MaxPendingOutputBytes
 	router.Dir = dir
 	srv := respserver.New(router, redisLimits(pc, dir), log)
 	router.Front = srv
-	return srv
+	return srv, redisCounters(router)
 }
 
 // embeddedServer is an in-process cache server of an embedded pool.
