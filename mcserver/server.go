@@ -34,11 +34,13 @@ func New(m *Memcache, limits Limits, log *slog.Logger) *frontend.Server {
 	return newServer(func(c frontend.Client) requests { return m.NewSession(c) }, limits, log)
 }
 
+// newServer serves clients with the sessions newSession makes (New's, or a test's).
 func newServer(newSession func(frontend.Client) requests, limits Limits, log *slog.Logger) *frontend.Server {
 	full := []byte("SERVER_ERROR Too many open connections\r\n")
 	return frontend.New(sessions{newSession, limits, new(sync.Pool)}, limits.Conn, full, log)
 }
 
+// sessions is the frontend.Handler of a server: it wraps each client's Session in a parser.
 type sessions struct {
 	newSession func(frontend.Client) requests
 	limits     Limits

@@ -11,7 +11,7 @@ import (
 )
 
 // requests is what the parser hands each request to: a Session, or a test's stand-in. See
-// frontend.Session for Flush, Relay and Close.
+// frontend.Session for Flush and Close, frontend.Hijacker for Relay.
 type requests interface {
 	// Dispatch starts one request. args and raw point into the read buffer and are only valid
 	// during the call; the reply is queued and written by the next Flush. A session an event
@@ -35,11 +35,13 @@ func New(r *Redis, limits Limits, log *slog.Logger) *frontend.Server {
 	return newServer(func(c frontend.Client) requests { return r.NewSession(c) }, limits, log)
 }
 
+// newServer serves clients with the sessions newSession makes (New's, or a test's).
 func newServer(newSession func(frontend.Client) requests, limits Limits, log *slog.Logger) *frontend.Server {
 	full := resp.AppendError(nil, "ERR max number of clients reached")
 	return frontend.New(sessions{newSession, &limits, new(sync.Pool)}, limits.Conn, full, log)
 }
 
+// sessions is the frontend.Handler of a server: it wraps each client's Session in a parser.
 type sessions struct {
 	newSession func(frontend.Client) requests
 	limits     *Limits
