@@ -44,20 +44,23 @@ type Counter struct {
 
 // Config configures the admin server (the config file's admin section).
 type Config struct {
-	Listen string // host:port
-	Pprof  bool   // serve /debug/pprof/
+	Listen  string // host:port
+	Pprof   bool   // serve /debug/pprof/
+	Version string // discoh's, for the status page
 }
 
 // Server is the admin HTTP server.
 type Server struct {
-	http  *http.Server
-	pools []Pool
-	log   *slog.Logger
+	http    *http.Server
+	pools   []Pool
+	log     *slog.Logger
+	version string
+	started time.Time
 }
 
 // New returns the admin server of pools; call Serve to start it.
 func New(cfg Config, pools []Pool, log *slog.Logger) *Server {
-	s := &Server{pools: pools, log: log}
+	s := &Server{pools: pools, log: log, version: cfg.Version, started: time.Now()}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&collector{pools: pools})
@@ -65,6 +68,7 @@ func New(cfg Config, pools []Pool, log *slog.Logger) *Server {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /{$}", s.status)
 	if cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -100,16 +104,22 @@ type readiness struct {
 // readyz answers 200 when every pool has at least one live copy of every key, 503 with the
 // reasons otherwise.
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	var r readiness
-	for _, p := range s.pools {
-		for _, set := range p.Servers.Unreachable() {
-			r.Reasons = append(r.Reasons, "pool "+p.Name+": every copy down: "+strings.Join(set, ", "))
-		}
-	}
+	r := readiness{Reasons: s.unready()}
 	r.Ready = len(r.Reasons) == 0
 	w.Header().Set("Content-Type", "application/json")
 	if !r.Ready {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(r)
+}
+
+// unready returns why some key of some pool has no live copy: none when all have one.
+func (s *Server) unready() []string {
+	var reasons []string
+	for _, p := range s.pools {
+		for _, set := range p.Servers.Unreachable() {
+			reasons = append(reasons, "pool "+p.Name+": every copy down: "+strings.Join(set, ", "))
+		}
+	}
+	return reasons
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/discoh/discoh/admin"
 	"github.com/discoh/discoh/config"
 	"github.com/discoh/discoh/mcserver"
+	"github.com/discoh/discoh/proxy"
 	"github.com/discoh/discoh/respserver"
 )
 
@@ -26,7 +27,7 @@ func startAdmin(cfg config.Admin, pools []served, log *slog.Logger, errc chan<- 
 	for _, p := range pools {
 		ps = append(ps, p.admin)
 	}
-	srv := admin.New(admin.Config{Listen: cfg.Listen, Pprof: cfg.Pprof}, ps, log)
+	srv := admin.New(admin.Config{Listen: cfg.Listen, Pprof: cfg.Pprof, Version: proxy.Version}, ps, log)
 	go func() {
 		if err := srv.Serve(ln); err != nil {
 			errc <- fmt.Errorf("admin: %w", err)

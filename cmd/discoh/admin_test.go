@@ -162,7 +162,7 @@ func TestAdminMetrics(t *testing.T) {
 
 // TestAdminHealthAndReadiness: /healthz answers while discoh runs; /readyz answers 200 while
 // every key has a live copy and 503, naming the server, once a server holding the only copy of
-// some keys is ejected.
+// some keys is ejected; the status page (/) shows the same.
 func TestAdminHealthAndReadiness(t *testing.T) {
 	st := startAdminStack(t, "")
 	if code, body := st.get(t, "/healthz"); code != http.StatusOK || body != "ok\n" {
@@ -171,11 +171,17 @@ func TestAdminHealthAndReadiness(t *testing.T) {
 	if code, body := st.get(t, "/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz with every server up: %d %s; want 200", code, body)
 	}
+	code, page := st.get(t, "/")
+	for _, want := range []string{"pool main", "pool cache", `<tr class="up"><td>r1</td>`, `<tr class="up"><td>r2</td>`,
+		`<tr class="up"><td>m1</td>`, "ready"} {
+		if code != http.StatusOK || !strings.Contains(page, want) {
+			t.Errorf("status page: %d, lacks %q:\n%s", code, want, page)
+		}
+	}
 	st.redisServers[1].Kill()
 	rc := redis.NewClient(&redis.Options{Addr: st.redis, Protocol: 2, MaxRetries: -1})
 	defer rc.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	var code int
 	var body string
 	for time.Now().Before(deadline) {
 		for i := range 20 { // keys on r2 fail, and r2 is ejected
@@ -193,6 +199,12 @@ func TestAdminHealthAndReadiness(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &r); err != nil || code != http.StatusServiceUnavailable || r.Ready ||
 		len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "pool main") || !strings.Contains(r.Reasons[0], "r2") {
 		t.Errorf("/readyz with r2 ejected: %d %s (%v); want 503 naming pool main and r2", code, body, err)
+	}
+	_, page = st.get(t, "/")
+	for _, want := range []string{`<tr class="down"><td>r2</td>`, `<tr class="up"><td>r1</td>`, "not ready: pool main: every copy down: r2"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("status page with r2 ejected lacks %q:\n%s", want, page)
+		}
 	}
 }
 
